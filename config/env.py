@@ -1,0 +1,93 @@
+"""Reading settings from the environment, with errors that name the variable at fault."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+DATABASE_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql"}
+
+
+class ConfigError(ImproperlyConfigured):
+    """A setting is missing or invalid; the message names the variable and says what to do."""
+
+
+def secret(env: environ.Env, name: str, *, default: str | None = None) -> str:
+    """Read NAME, or the contents of the file named by NAME_FILE (Docker secrets)."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    else:
+        value = env.str(name, default="")
+    if value:
+        return value
+    if default is not None:
+        return default
+    raise ConfigError(f"{name} is not set: add it to the environment or .env (see .env.example)")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def database_from_url(url: str, *, conn_max_age: int) -> dict[str, Any]:
+    """Django's DATABASES entry for DATABASE_URL; only SQLite and PostgreSQL are supported."""
+    scheme = urlsplit(url).scheme
+    if scheme not in DATABASE_SCHEMES:
+        raise ConfigError(
+            f"DATABASE_URL must start with sqlite:/// or postgres:// (got {redact_url(url)!r})"
+        )
+    try:
+        config = environ.Env.db_url_config(url)
+    except Exception as exc:  # django-environ raises assorted errors on malformed URLs
+        raise ConfigError(f"DATABASE_URL is invalid ({redact_url(url)}): {exc}") from exc
+    engine = config["ENGINE"]
+    if not config.get("NAME"):
+        raise ConfigError(f"DATABASE_URL names no database ({redact_url(url)})")
+    if engine == "django.db.backends.sqlite3":
+        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets the web process read while a worker writes; IMMEDIATE transactions take the
+        # write lock up front so concurrent writers wait (timeout) instead of failing mid-way.
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    else:
+        config["CONN_MAX_AGE"] = conn_max_age
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def database_url(settings_dict: dict[str, Any], *, name: str | None = None) -> str:
+    """The DATABASE_URL that points another process at this connection (optionally another db)."""
+    db_name = name or settings_dict["NAME"]
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(db_name).resolve()}"
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or ""
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{db_name}"
+
+
+def env_file() -> Path | None:
+    """The .env file to read: ENCORE_ENV_FILE, else .env at the project root, if it exists."""
+    path = Path(
+        os.environ.get("ENCORE_ENV_FILE") or Path(__file__).resolve().parent.parent / ".env"
+    )
+    return path if path.is_file() else None

@@ -1,0 +1,26 @@
+"""Test settings: the real settings, with a throwaway key and Celery running tasks in-process."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-key-" + "x" * 40)
+
+from config.settings import *  # noqa: F403
+from config.settings import DATA_DIR, DATABASES
+
+# A file, not :memory:, so worker and server processes started by tests see the same database.
+DATABASES["default"].setdefault("TEST", {})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / "test.sqlite3")
+
+CELERY_TASK_ALWAYS_EAGER = True
+# MD5 is fast, for tests only; PBKDF2 too, for users that real server processes must sign in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+
+
+class User(AbstractUser):
+    """An Encore account. `public_id` is what URLs and exports show; the integer pk stays inside."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+
+class Artist(models.Model):
+    uri = models.CharField(
+        max_length=100, unique=True, help_text="spotify:artist:… or local:<sha1>"
+    )
+    name = models.CharField(max_length=500)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Album(models.Model):
+    uri = models.CharField(max_length=100, unique=True, help_text="spotify:album:… or local:<sha1>")
+    name = models.CharField(max_length=500)
+    artists = models.ManyToManyField(Artist, related_name="albums", blank=True)
+    release_date = models.CharField(
+        max_length=10, blank=True, help_text="YYYY, YYYY-MM or YYYY-MM-DD, as precise as known"
+    )
+    image_url = models.URLField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Track(models.Model):
+    uri = models.CharField(max_length=100, unique=True, help_text="spotify:track:… or local:<sha1>")
+    name = models.CharField(max_length=500)
+    album = models.ForeignKey(
+        Album, null=True, blank=True, on_delete=models.SET_NULL, related_name="tracks"
+    )
+    artists: models.ManyToManyField[Artist, TrackArtist] = models.ManyToManyField(
+        Artist, through="TrackArtist", related_name="tracks"
+    )
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    isrc = models.CharField(max_length=12, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackArtist(models.Model):
+    """A track's artists in credit order."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE)
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["track", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["track", "artist"], name="trackartist_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.artist} on {self.track}"
+
+
+class PlayQuerySet(models.QuerySet["Play"]):
+    def for_user(self, user: User) -> PlayQuerySet:
+        return self.filter(user=user)
+
+    def between(self, start: object, end: object) -> PlayQuerySet:
+        """Plays that ended in [start, end)."""
+        return self.filter(ended_at__gte=start, ended_at__lt=end)
+
+    def counted(self) -> PlayQuerySet:
+        return self.filter(counted=True)
+
+
+class Play(models.Model):
+    """One listen of one track by one user."""
+
+    class Source(models.TextChoices):
+        LIVE = "live", "Live (currently playing)"
+        HISTORY = "history", "Spotify recently played"
+        IMPORT = "import", "Imported export"
+        LOCAL = "local", "Local library"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plays"
+    )
+    track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="plays")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    ms_played = models.PositiveIntegerField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    counted = models.BooleanField(help_text="Heard long enough to count as a play")
+    skipped = models.BooleanField(default=False)
+
+    objects = PlayQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # The same listen can never be recorded twice, whichever path reports it.
+            models.UniqueConstraint(
+                fields=["user", "track", "ended_at"], name="play_unique_listen"
+            ),
+            models.CheckConstraint(
+                condition=Q(started_at__lte=F("ended_at")), name="play_starts_before_it_ends"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-ended_at"], name="play_user_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.track} at {self.ended_at:%Y-%m-%d %H:%M}"
+
+
+class JobRun(models.Model):
+    """One run of background work (a worker check now; polls, imports and scans later)."""
+
+    class Kind(models.TextChoices):
+        WORKER_CHECK = "worker_check", "Worker check"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at"], name="jobrun_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from scrobbler import system
+from scrobbler.context_processors import THEME_COOKIE, THEMES
+from scrobbler.forms import SignUpForm
+from scrobbler.models import JobRun, Play
+
+RECENT_PLAYS_SHOWN = 20
+JOB_RUNS_SHOWN = 10
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "scrobbler/welcome.html")
+    plays = (
+        Play.objects.for_user(request.user)
+        .select_related("track__album")
+        .prefetch_related("track__artists")
+        .order_by("-ended_at")[:RECENT_PLAYS_SHOWN]
+    )
+    return render(request, "scrobbler/home.html", {"plays": plays})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@require_POST
+def theme_set(request: HttpRequest) -> HttpResponse:
+    """Remember the chosen theme in a cookie, so the server renders it and nothing flashes."""
+    theme = request.POST.get("theme", "auto")
+    if theme not in THEMES:
+        return HttpResponse("Unknown theme.", status=400)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("home")
+    response: HttpResponse = (
+        HttpResponseClientRefresh()
+        if request.headers.get("HX-Request")
+        else HttpResponseRedirect(target)
+    )
+    response.set_cookie(THEME_COOKIE, theme, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive (no dependencies checked: that is /readyz)."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    parts = system.readiness()
+    failing = [part.name for part in parts if not part.ok]
+    body = {
+        "status": "ok" if not failing else "unavailable",
+        "failing": failing,
+        "parts": {part.name: {"ok": part.ok, "detail": part.detail} for part in parts},
+    }
+    return JsonResponse(body, status=503 if failing else 200)
+
+
+@require_GET
+@staff_member_required
+def system_status(request: HttpRequest) -> HttpResponse:
+    context = {
+        "parts": system.readiness(),
+        "job_runs": JobRun.objects.order_by("-created_at")[:JOB_RUNS_SHOWN],
+    }
+    template = (
+        "scrobbler/system.html#job-runs"
+        if request.headers.get("HX-Request")
+        else "scrobbler/system.html"
+    )
+    return render(request, template, context)
+
+
+@require_POST
+@staff_member_required
+def worker_check(request: HttpRequest) -> HttpResponse:
+    system.worker_check_request()
+    return redirect("system-status")

@@ -1,0 +1,132 @@
+"""Start Encore's real processes (daphne, Celery worker, manage.py) from tests, and clean up."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from django.db import connection
+
+from config.env import database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def process_env(data_dir: Path, static_root: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a real Encore process that shares the test database."""
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(
+        ENCORE_ENV_FILE=str(data_dir / "no.env"),  # never the developer's .env
+        DATA_DIR=str(data_dir),
+        STATIC_ROOT=str(static_root),
+        DATABASE_URL=database_url(connection.settings_dict),
+        SECRET_KEY=os.environ["SECRET_KEY"],
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def manage(
+    *args: str, env: Mapping[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(
+    args: list[str], *, env: Mapping[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def web_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
+    """daphne serving config.asgi on a free port; yields its base URL once /healthz answers."""
+    port = free_port()
+    args = [
+        str(BIN / "daphne"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "config.asgi:application",
+    ]
+    with running(args, env=env, log=log) as proc:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"daphne exited with {proc.returncode}: {log.read_text()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"daphne did not start: {log.read_text()}")
+            time.sleep(0.1)
+        yield base
+
+
+@contextmanager
+def celery_worker(env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    args = [
+        str(BIN / "celery"), "--app", "config", "worker", "--loglevel", "INFO",
+        "--concurrency", "1", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    with running(args, env=env, log=log) as proc:
+        yield proc
+
+
+def sign_in(base: str, username: str, password: str) -> httpx.Client:
+    """An HTTP client signed in through the real sign-in form."""
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=10)
+    page = client.get("/accounts/login/")
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert match, "sign-in page has no CSRF token"
+    response = client.post(
+        "/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)},
+    )
+    assert response.status_code == 302, response.text
+    return client
+
+
+def csrf_token(client: httpx.Client) -> str:
+    return str(client.cookies["csrftoken"])
