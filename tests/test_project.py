@@ -24,6 +24,8 @@ def test_every_setting_read_from_the_environment_is_documented() -> None:
         read |= set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', text))
         read |= set(re.findall(r'secret\(\s*env,\s*"([A-Z][A-Z0-9_]+)"', text))
         read |= set(re.findall(r'os\.environ\.get\(\s*"([A-Z][A-Z0-9_]+)"', text))
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M))
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M)
+    )
     assert read, "found no settings: the pattern is out of date"
     assert read - documented == set(), "document these in .env.example"
