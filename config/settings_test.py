@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-key-" + "x" * 40)
 
 from config.settings import *  # noqa: F403
-from config.settings import DATA_DIR, DATABASES
+from config.settings import DATA_DIR, DATABASES, STATIC_ROOT
 
 # A file, not :memory:, so worker and server processes started by tests see the same database.
 DATABASES["default"].setdefault("TEST", {})
