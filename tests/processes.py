@@ -26,6 +26,7 @@ def process_env(data_dir: Path, static_root: Path, **overrides: str) -> dict[str
     """The environment of a real Encore process that shares the test database."""
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(
         ENCORE_ENV_FILE=str(data_dir / "no.env"),  # never the developer's .env
         DATA_DIR=str(data_dir),
