@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,26 @@ def secret(env: environ.Env, name: str, *, default: str | None = None) -> str:
     if default is not None:
         return default
     raise ConfigError(f"{name} is not set: add it to the environment or .env (see .env.example)")
+
+
+def fernet_keys(value: str, *, fallback: str) -> list[bytes]:
+    """TOKEN_ENCRYPTION_KEYS as Fernet keys, newest first; empty: one derived from `fallback`."""
+    from cryptography.fernet import Fernet
+
+    if not value:
+        return [
+            base64.urlsafe_b64encode(hashlib.sha256(f"encore-tokens:{fallback}".encode()).digest())
+        ]
+    keys = [key.strip().encode() for key in value.split(",") if key.strip()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigError(
+                f"TOKEN_ENCRYPTION_KEYS: key {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            ) from exc
+    return keys
 
 
 def redact_url(url: str) -> str:

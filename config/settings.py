@@ -7,7 +7,7 @@ from pathlib import Path
 import django_stubs_ext
 import environ
 
-from config.env import ConfigError, database_from_url, env_file, secret
+from config.env import ConfigError, database_from_url, env_file, fernet_keys, secret
 
 django_stubs_ext.monkeypatch()  # generic admin/forms/querysets at run time, for mypy
 
@@ -27,15 +27,31 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Spotify -------------------------------------------------------------------------------
 # Without a client id Encore runs in demo mode, against the bundled Spotify simulator.
-SPOTIFY_CLIENT_ID = env.str("SPOTIFY_CLIENT_ID", default="")
-DEMO_MODE = not SPOTIFY_CLIENT_ID
+_spotify_client_id = env.str("SPOTIFY_CLIENT_ID", default="")
+DEMO_MODE = not _spotify_client_id
+SPOTIFY_CLIENT_ID = _spotify_client_id or "encore-demo"  # the simulator accepts any client id
 SPOTIFY_CLIENT_SECRET = secret(env, "SPOTIFY_CLIENT_SECRET", default="" if DEMO_MODE else None)
+# Empty: built from the request (demo mode); Spotify needs the exact URI registered for the app.
 SPOTIFY_REDIRECT_URI = env.str("SPOTIFY_REDIRECT_URI", default="")
 if not DEMO_MODE and not SPOTIFY_REDIRECT_URI:
     raise ConfigError("SPOTIFY_REDIRECT_URI is not set: it is required with SPOTIFY_CLIENT_ID")
-SPOTIFY_API_BASE_URL = env.str("SPOTIFY_API_BASE_URL", default="https://api.spotify.com/v1")
-SPOTIFY_ACCOUNTS_BASE_URL = env.str(
-    "SPOTIFY_ACCOUNTS_BASE_URL", default="https://accounts.spotify.com"
+# The port scripts/run serves on; in demo mode the bundled simulator is mounted there.
+PORT = env.int("PORT", default=8000)
+_simulator_url = f"http://127.0.0.1:{PORT}/spotify-sim"
+SPOTIFY_API_BASE_URL = env.str("SPOTIFY_API_BASE_URL", default="") or (
+    f"{_simulator_url}/v1" if DEMO_MODE else "https://api.spotify.com/v1"
+)
+SPOTIFY_ACCOUNTS_BASE_URL = env.str("SPOTIFY_ACCOUNTS_BASE_URL", default="") or (
+    f"{_simulator_url}/accounts" if DEMO_MODE else "https://accounts.spotify.com"
+)
+# Spotify development-mode apps allow 5 users; raise it once the app has extended quota.
+SPOTIFY_LINK_CAP = env.int("SPOTIFY_LINK_CAP", default=5)
+# Fernet keys for Spotify tokens at rest, newest first (comma separated); older keys still decrypt
+# until `manage.py rotate_token_key` has re-encrypted everything with the newest.
+# Make one: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'
+# In demo mode, unset means a key derived from SECRET_KEY.
+TOKEN_ENCRYPTION_KEYS = fernet_keys(
+    secret(env, "TOKEN_ENCRYPTION_KEYS", default="" if DEMO_MODE else None), fallback=SECRET_KEY
 )
 
 # --- Applications --------------------------------------------------------------------------

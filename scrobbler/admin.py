@@ -1,9 +1,22 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from scrobbler.models import Album, Artist, JobRun, Play, Track, TrackArtist, User
+from scrobbler.models import (
+    Album,
+    Artist,
+    JobRun,
+    Play,
+    SpotifyAccount,
+    SpotifyWaitlistEntry,
+    Track,
+    TrackArtist,
+    User,
+)
+from scrobbler.spotify import accounts
 
 
 @admin.register(User)
@@ -55,3 +68,47 @@ class JobRunAdmin(admin.ModelAdmin[JobRun]):
     list_display = ("created_at", "kind", "status", "started_at", "finished_at")
     list_filter = ("kind", "status")
     readonly_fields = ("created_at",)
+
+
+@admin.register(SpotifyAccount)
+class SpotifyAccountAdmin(admin.ModelAdmin[SpotifyAccount]):
+    list_display = (
+        "user",
+        "display_name",
+        "status",
+        "slot",
+        "consented_at",
+        "access_token_expires_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("user__username", "display_name", "spotify_user_id")
+    list_select_related = ("user",)
+    # Tokens are never shown, not even encrypted.
+    exclude = ("access_token_encrypted", "refresh_token_encrypted")
+    readonly_fields = (
+        "user",
+        "spotify_user_id",
+        "display_name",
+        "scope",
+        "consented_at",
+        "access_token_expires_at",
+        "slot",
+        "linked_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # links are made by their users through Spotify
+
+
+@admin.register(SpotifyWaitlistEntry)
+class SpotifyWaitlistAdmin(admin.ModelAdmin[SpotifyWaitlistEntry]):
+    list_display = ("user", "created_at", "admitted_at")
+    list_filter = (("admitted_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("user",)
+    readonly_fields = ("user", "created_at", "admitted_at")
+    actions = ("admit",)
+
+    @admin.action(description="Admit: let them link Spotify past the cap")
+    def admit(self, request: HttpRequest, queryset: QuerySet[SpotifyWaitlistEntry]) -> None:
+        count = accounts.spotify_waitlist_admit(entries=list(queryset))
+        self.message_user(request, f"Admitted {count} user(s).", messages.SUCCESS)

@@ -150,3 +150,50 @@ class JobRun(models.Model):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class SpotifyAccount(models.Model):
+    """A user's link to Spotify: encrypted tokens and the link's health."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Linked"
+        NEEDS_RELINK = "needs_relink", "Needs re-linking"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="spotify_account"
+    )
+    spotify_user_id = models.CharField(max_length=100, unique=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    # Fernet ciphertexts (scrobbler.spotify.crypto); never the tokens themselves.
+    access_token_encrypted = models.TextField()
+    refresh_token_encrypted = models.TextField()
+    access_token_expires_at = models.DateTimeField()
+    scope = models.CharField(max_length=500, blank=True)
+    consented_at = models.DateTimeField(help_text="When the user last granted access on Spotify")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    status_detail = models.CharField(max_length=300, blank=True)
+    # Slots 1..SPOTIFY_LINK_CAP make the cap a database fact: two simultaneous links cannot take
+    # the same slot. Accounts admitted past the cap by an admin have none.
+    slot = models.PositiveSmallIntegerField(null=True, blank=True, unique=True)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.display_name or self.spotify_user_id}"
+
+
+class SpotifyWaitlistEntry(models.Model):
+    """A user who could not link Spotify because every slot was taken."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="spotify_waitlist_entry"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    admitted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Admitted by an admin: may link even past the cap"
+    )
+
+    class Meta:
+        verbose_name_plural = "Spotify waitlist"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'admitted' if self.admitted_at else 'waiting'})"

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from scrobbler import views
+from scrobbler.spotify import views as spotify_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +21,10 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("spotify/", spotify_views.spotify_account, name="spotify-account"),
+    path("spotify/link", spotify_views.spotify_link, name="spotify-link"),
+    path("spotify/callback", spotify_views.spotify_callback, name="spotify-callback"),
+    path("spotify/unlink", spotify_views.spotify_unlink, name="spotify-unlink"),
     path("theme/", views.theme_set, name="theme-set"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

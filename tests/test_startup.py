@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.processes import BIN, ROOT, manage
 
@@ -71,12 +72,14 @@ def test_production_mode_requires_the_spotify_secret(tmp_path: Path) -> None:
 def test_secrets_can_come_from_files(tmp_path: Path) -> None:
     (tmp_path / "key").write_text(GOOD_KEY + "\n")
     (tmp_path / "spotify").write_text("s3cret\n")
+    (tmp_path / "tokens").write_text(Fernet.generate_key().decode() + "\n")
     env = clean_env(
         tmp_path,
         SECRET_KEY_FILE=str(tmp_path / "key"),
         SPOTIFY_CLIENT_ID="abc",
         SPOTIFY_CLIENT_SECRET_FILE=str(tmp_path / "spotify"),
         SPOTIFY_REDIRECT_URI="https://encore.example/spotify/callback",
+        TOKEN_ENCRYPTION_KEYS_FILE=str(tmp_path / "tokens"),
     )
     result = manage("check", env=env)
     assert result.returncode == 0, result.stderr

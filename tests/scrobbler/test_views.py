@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks
+from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks, Settings
 
 from scrobbler.models import JobRun, Play, User
 from tests.conftest import PASSWORD
@@ -161,10 +161,10 @@ def test_demo_user_command_creates_demo_once() -> None:
     assert Play.objects.count() == 0
 
 
-def test_demo_user_command_is_refused_outside_demo_mode(settings: object) -> None:
+def test_demo_user_command_is_refused_outside_demo_mode(settings: Settings) -> None:
     from django.core.management import CommandError, call_command
 
-    settings.DEMO_MODE = False  # type: ignore[attr-defined]
+    settings.DEMO_MODE = False
     with pytest.raises(CommandError, match="demo mode"):
         call_command("demo_user")
     assert not User.objects.filter(username="demo").exists()
