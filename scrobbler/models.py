@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -152,8 +153,21 @@ class JobRun(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+class PollMode(models.TextChoices):
+    HISTORY = "history", "History (recently played)"
+    REALTIME = "realtime", "Realtime (currently playing)"
+    HYBRID = "hybrid", "Hybrid (both)"
+
+
+class FailureKind(models.TextChoices):
+    AUTH = "auth", "Authorization"
+    NETWORK = "network", "Network or Spotify outage"
+    RATE_LIMIT = "rate_limit", "Rate limited"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class SpotifyAccount(models.Model):
-    """A user's link to Spotify: encrypted tokens and the link's health."""
+    """A user's link to Spotify: encrypted tokens, the link's health and its polling state."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Linked"
@@ -176,6 +190,34 @@ class SpotifyAccount(models.Model):
     # the same slot. Accounts admitted past the cap by an admin have none.
     slot = models.PositiveSmallIntegerField(null=True, blank=True, unique=True)
     linked_at = models.DateTimeField(auto_now_add=True)
+
+    # --- Polling (scrobbler.polling) ---------------------------------------------------------
+    poll_mode = models.CharField(max_length=10, choices=PollMode.choices, default=PollMode.HYBRID)
+    polling_paused = models.BooleanField(default=False, help_text="Paused by the user or an admin")
+    # When each endpoint is next due; a poll is claimed once the earlier of the two has passed.
+    realtime_due_at = models.DateTimeField(default=timezone.now)
+    history_due_at = models.DateTimeField(default=timezone.now)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+    # A worker owns the account's poll until this time; any worker may claim it after that.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    history_cursor_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="recently-played `after` cursor: newest played_at seen"
+    )
+    tracking_state = models.JSONField(default=dict, blank=True)
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failure_kind = models.CharField(max_length=12, choices=FailureKind.choices, blank=True)
+    failure_count = models.PositiveIntegerField(default=0, help_text="Consecutive failed polls")
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_poll_at"],
+                condition=Q(status="active", polling_paused=False),
+                name="spotifyaccount_due_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} as {self.display_name or self.spotify_user_id}"
