@@ -54,6 +54,13 @@ TOKEN_ENCRYPTION_KEYS = fernet_keys(
     secret(env, "TOKEN_ENCRYPTION_KEYS", default="" if DEMO_MODE else None), fallback=SECRET_KEY
 )
 
+# --- Polling and play counting --------------------------------------------------------------
+POLL_REALTIME_SECONDS = env.float("POLL_REALTIME_SECONDS", default=5.0)
+POLL_HISTORY_SECONDS = env.float("POLL_HISTORY_SECONDS", default=300.0)
+POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=500)
+POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)
+PLAY_MIN_MS = env.int("PLAY_MIN_MS", default=30_000)
+
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
@@ -156,7 +163,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Each periodic task expires just before its next run, so a backlog never piles up.
+POLL_TICK_SECONDS = env.float("POLL_TICK_SECONDS", default=1.0)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "poll-spotify": {
+        "task": "scrobbler.poll_due",
+        "schedule": POLL_TICK_SECONDS,
+        "options": {"expires": POLL_TICK_SECONDS * 0.9},
+    },
+}
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

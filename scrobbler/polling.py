@@ -1,0 +1,263 @@
+"""Polling Spotify: which accounts are due, one poll of one account, and what failures cost.
+
+A poll claims its account first (a lease in the database), so however many workers and beat
+ticks there are, an account is polled by one of them at a time, and a 429's Retry-After holds for
+every worker: the account is simply not due before then.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from scrobbler.catalog import catalog_upsert, track_entry
+from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount
+from scrobbler.spotify import accounts
+from scrobbler.spotify.errors import (
+    SpotifyAuthError,
+    SpotifyRateLimited,
+    SpotifyUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(seconds=60)
+# recently-played lists plays late (several tracks behind), so each history poll looks back this
+# far before the newest play already seen; the unique constraint drops what was already stored.
+HISTORY_LOOKBACK = timedelta(hours=2)
+# Capped exponential backoff by failure kind: (first delay, cap), in seconds.
+BACKOFF = {
+    FailureKind.NETWORK: (5.0, 15 * 60.0),
+    FailureKind.UNKNOWN: (30.0, 60 * 60.0),
+}
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    account_id: int
+    ok: bool
+    plays_recorded: int = 0
+    failure: str = ""
+
+
+def due_filter(now: datetime) -> Q:
+    return Q(status=SpotifyAccount.Status.ACTIVE, polling_paused=False, next_poll_at__lte=now) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+
+
+def poll_claim_due(
+    *, now: datetime, limit: int, user_ids: Iterable[int] | None = None
+) -> list[int]:
+    """Claim up to `limit` due accounts for this worker; returns their ids, most overdue first."""
+    with transaction.atomic():
+        candidates = SpotifyAccount.objects.select_for_update(skip_locked=True).filter(
+            due_filter(now)
+        )
+        if user_ids is not None:
+            candidates = candidates.filter(user_id__in=list(user_ids))
+        ids = list(candidates.order_by("next_poll_at").values_list("pk", flat=True)[:limit])
+        SpotifyAccount.objects.filter(pk__in=ids).update(claimed_until=now + CLAIM_LEASE)
+    return ids
+
+
+def poll_due(
+    *, now: datetime | None = None, limit: int | None = None, concurrency: int | None = None
+) -> list[PollOutcome]:
+    """Claim what is due and poll it concurrently; a slow account holds one thread, not the rest."""
+    now = now or timezone.now()
+    ids = poll_claim_due(now=now, limit=limit or settings.POLL_BATCH_SIZE)
+    return poll_accounts(ids, concurrency=concurrency)
+
+
+def poll_accounts(account_ids: list[int], *, concurrency: int | None = None) -> list[PollOutcome]:
+    if not account_ids:
+        return []
+    workers = min(concurrency or settings.POLL_CONCURRENCY, len(account_ids))
+    if workers <= 1:
+        return [poll_account(account_id=i) for i in account_ids]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+        return list(pool.map(_poll_in_thread, account_ids))
+
+
+def _poll_in_thread(account_id: int) -> PollOutcome:
+    try:
+        return poll_account(account_id=account_id)
+    finally:
+        close_old_connections()
+
+
+def poll_account(*, account_id: int) -> PollOutcome:
+    """One poll of one claimed account: fetch what is due, record plays, schedule the next poll.
+
+    Never raises: every failure is recorded on the account and decides when it is next due.
+    """
+    account = SpotifyAccount.objects.filter(pk=account_id).first()
+    if account is None or account.status != SpotifyAccount.Status.ACTIVE or account.polling_paused:
+        SpotifyAccount.objects.filter(pk=account_id).update(claimed_until=None)
+        return PollOutcome(account_id, ok=False, failure="not pollable")
+    now = timezone.now()
+    realtime = account.poll_mode != PollMode.HISTORY and account.realtime_due_at <= now
+    history = account.poll_mode != PollMode.REALTIME and account.history_due_at <= now
+    recorded = 0
+    try:
+        if realtime:
+            _poll_currently_playing(account)
+            account.realtime_due_at = now + timedelta(seconds=settings.POLL_REALTIME_SECONDS)
+        if history:
+            recorded = _poll_recently_played(account)
+            account.history_due_at = now + timedelta(seconds=settings.POLL_HISTORY_SECONDS)
+    except SpotifyAuthError as exc:
+        # accounts.spotify_access_token has marked token failures; a 403 is marked here.
+        accounts.spotify_account_needs_relink(account_id=account.pk, reason=str(exc))
+        return _failed(account, FailureKind.AUTH, str(exc), now=now, delay=None)
+    except SpotifyRateLimited as exc:
+        return _failed(account, FailureKind.RATE_LIMIT, str(exc), now=now, delay=exc.retry_after)
+    except SpotifyUnavailable as exc:
+        return _failed(account, FailureKind.NETWORK, str(exc), now=now, delay=None)
+    except Exception as exc:  # one broken account must never stop the others
+        log.exception("poll of spotify account %s failed", account.pk)
+        return _failed(
+            account, FailureKind.UNKNOWN, f"{type(exc).__name__}: {exc}", now=now, delay=None
+        )
+    account.next_poll_at = _next_poll_at(account)
+    account.claimed_until = None
+    account.last_poll_at = account.last_success_at = now
+    account.failure_kind, account.failure_count, account.last_error = "", 0, ""
+    account.save(
+        update_fields=[
+            "realtime_due_at",
+            "history_due_at",
+            "next_poll_at",
+            "claimed_until",
+            "last_poll_at",
+            "last_success_at",
+            "failure_kind",
+            "failure_count",
+            "last_error",
+            "history_cursor_ms",
+            "tracking_state",
+        ]
+    )
+    return PollOutcome(account.pk, ok=True, plays_recorded=recorded)
+
+
+def _next_poll_at(account: SpotifyAccount) -> datetime:
+    if account.poll_mode == PollMode.HISTORY:
+        return account.history_due_at
+    if account.poll_mode == PollMode.REALTIME:
+        return account.realtime_due_at
+    return min(account.realtime_due_at, account.history_due_at)
+
+
+def backoff_seconds(kind: FailureKind, failures: int, *, rng: random.Random | None = None) -> float:
+    """Capped exponential delay with full jitter over its upper half (so retries spread out)."""
+    first, cap = BACKOFF[kind]
+    ceiling = min(cap, first * 2 ** max(failures - 1, 0))
+    return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+def _failed(
+    account: SpotifyAccount, kind: FailureKind, message: str, *, now: datetime, delay: float | None
+) -> PollOutcome:
+    failures = account.failure_count + 1 if account.failure_kind == kind else 1
+    if kind == FailureKind.AUTH:
+        next_poll = now  # the account is no longer active; re-linking resumes it at once
+    else:
+        seconds = delay if delay is not None else backoff_seconds(kind, failures)
+        next_poll = now + timedelta(seconds=seconds)
+    SpotifyAccount.objects.filter(pk=account.pk).update(
+        next_poll_at=next_poll,
+        realtime_due_at=max(account.realtime_due_at, next_poll),
+        history_due_at=max(account.history_due_at, next_poll),
+        claimed_until=None,
+        last_poll_at=now,
+        failure_kind=kind,
+        failure_count=failures,
+        last_error=message[:300],
+    )
+    log.info("poll of spotify account %s failed (%s, #%s): %s", account.pk, kind, failures, message)
+    return PollOutcome(account.pk, ok=False, failure=kind)
+
+
+def _poll_currently_playing(account: SpotifyAccount) -> None:
+    body = accounts.spotify_call(
+        account_id=account.pk, request=lambda client: client.current_user_playing_track()
+    )
+    # The play-tracking engine turns these observations into plays; until it does, the newest
+    # observation is kept as the starting point of its state.
+    account.tracking_state = {
+        **account.tracking_state,
+        "last_observation": {"at": timezone.now().isoformat(), "body": body},
+    }
+
+
+def _poll_recently_played(account: SpotifyAccount) -> int:
+    after_ms = None
+    if account.history_cursor_ms is not None:
+        after_ms = max(account.history_cursor_ms - int(HISTORY_LOOKBACK.total_seconds() * 1000), 0)
+    body = accounts.spotify_call(
+        account_id=account.pk,
+        request=lambda client: client.current_user_recently_played(limit=50, after=after_ms),
+    )
+    items = body.get("items") if isinstance(body, dict) else None
+    recorded, newest_ms = history_record(user_id=account.user_id, items=items or [])
+    if newest_ms is not None:
+        account.history_cursor_ms = max(account.history_cursor_ms or 0, newest_ms)
+    return recorded
+
+
+def history_record(*, user_id: int, items: list[Any]) -> tuple[int, int | None]:
+    """Store recently-played items as plays (each item ended at its `played_at`, heard whole).
+
+    Returns (plays newly stored, newest played_at in epoch ms).
+    """
+    parsed: list[tuple[datetime, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        played_at = parse_datetime(str(item.get("played_at") or ""))
+        entry = track_entry(item.get("track") or {})
+        if played_at is None or entry is None:
+            continue
+        parsed.append((played_at, entry))
+    if not parsed:
+        return 0, None
+    track_ids = catalog_upsert(entry for _, entry in parsed)
+    plays = []
+    for played_at, entry in parsed:
+        duration = entry.duration_ms or 0
+        plays.append(
+            Play(
+                user_id=user_id,
+                track_id=track_ids[entry.uri],
+                started_at=played_at - timedelta(milliseconds=duration),
+                ended_at=played_at,
+                ms_played=duration,
+                source=Play.Source.HISTORY,
+                counted=True,  # Spotify lists only plays it counted (30 s or more)
+                skipped=False,
+            )
+        )
+    stored = set(
+        Play.objects.filter(user_id=user_id, ended_at__in={p.ended_at for p in plays}).values_list(
+            "track_id", "ended_at"
+        )
+    )
+    new = {(p.track_id, p.ended_at): p for p in plays if (p.track_id, p.ended_at) not in stored}
+    # ignore_conflicts: another path may store the same listen between the read and the write.
+    Play.objects.bulk_create(new.values(), ignore_conflicts=True)
+    recorded = len(new)
+    newest = max(played_at for played_at, _ in parsed)
+    return recorded, int(newest.timestamp() * 1000)
