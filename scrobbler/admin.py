@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from scrobbler.models import (
     Album,
@@ -76,15 +77,18 @@ class SpotifyAccountAdmin(admin.ModelAdmin[SpotifyAccount]):
         "user",
         "display_name",
         "status",
-        "slot",
+        "poll_mode",
+        "polling_paused",
+        "last_success_at",
+        "failure_kind",
+        "failure_count",
         "consented_at",
-        "access_token_expires_at",
     )
-    list_filter = ("status",)
+    list_filter = ("status", "poll_mode", "polling_paused", "failure_kind")
     search_fields = ("user__username", "display_name", "spotify_user_id")
     list_select_related = ("user",)
     # Tokens are never shown, not even encrypted.
-    exclude = ("access_token_encrypted", "refresh_token_encrypted")
+    exclude = ("access_token_encrypted", "refresh_token_encrypted", "tracking_state")
     readonly_fields = (
         "user",
         "spotify_user_id",
@@ -94,10 +98,39 @@ class SpotifyAccountAdmin(admin.ModelAdmin[SpotifyAccount]):
         "access_token_expires_at",
         "slot",
         "linked_at",
+        "next_poll_at",
+        "realtime_due_at",
+        "history_due_at",
+        "claimed_until",
+        "history_cursor_ms",
+        "last_poll_at",
+        "last_success_at",
+        "failure_kind",
+        "failure_count",
+        "last_error",
     )
+    actions = ("pause_polling", "resume_polling", "poll_now")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # links are made by their users through Spotify
+
+    @admin.action(description="Pause polling")
+    def pause_polling(self, request: HttpRequest, queryset: QuerySet[SpotifyAccount]) -> None:
+        count = queryset.update(polling_paused=True)
+        self.message_user(request, f"Paused polling of {count} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume polling")
+    def resume_polling(self, request: HttpRequest, queryset: QuerySet[SpotifyAccount]) -> None:
+        count = queryset.update(polling_paused=False)
+        self.message_user(request, f"Resumed polling of {count} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Poll now (also ends any backoff)")
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[SpotifyAccount]) -> None:
+        now = timezone.now()
+        count = queryset.update(next_poll_at=now, realtime_due_at=now, history_due_at=now)
+        self.message_user(
+            request, f"{count} account(s) will be polled within seconds.", messages.SUCCESS
+        )
 
 
 @admin.register(SpotifyWaitlistEntry)

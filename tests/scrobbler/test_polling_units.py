@@ -36,7 +36,10 @@ def track_object(n: int, *, duration_ms: int = 200_000, local: bool = False) -> 
 
 
 def item(n: int, played_at: dt.datetime, **kwargs: object) -> dict[str, object]:
-    return {"track": track_object(n, **kwargs), "played_at": played_at.isoformat().replace("+00:00", "Z")}
+    return {
+        "track": track_object(n, **kwargs),
+        "played_at": played_at.isoformat().replace("+00:00", "Z"),
+    }
 
 
 def test_recently_played_items_become_plays_once(alice: User) -> None:
@@ -51,9 +54,11 @@ def test_recently_played_items_become_plays_once(alice: User) -> None:
     play = Play.objects.get(track__uri="spotify:track:" + f"{1:022d}")
     assert play.ended_at == now
     assert play.started_at == now - dt.timedelta(milliseconds=200_000)
-    assert play.source == Play.Source.HISTORY and play.counted
+    assert play.source == Play.Source.HISTORY
+    assert play.counted
     local = Track.objects.get(name="Song 3")
-    assert local.uri.startswith("local:") and len(local.uri) == len("local:") + 40
+    assert local.uri.startswith("local:")
+    assert len(local.uri) == len("local:") + 40
     assert Track.objects.get(name="Song 1").album.image_url == "https://img.example/1.jpg"
 
 
@@ -71,7 +76,9 @@ def test_each_due_account_is_claimed_by_one_worker_only(alice: User, bob: User) 
     assert sorted(first) == sorted([a.pk, b.pk])
     assert second == []
     # The lease runs out (a worker died mid-poll): someone else may take it over.
-    later = polling.poll_claim_due(now=now + polling.CLAIM_LEASE + dt.timedelta(seconds=1), limit=10)
+    later = polling.poll_claim_due(
+        now=now + polling.CLAIM_LEASE + dt.timedelta(seconds=1), limit=10
+    )
     assert sorted(later) == sorted(first)
 
 
