@@ -13,7 +13,8 @@ from django_htmx.http import HttpResponseClientRefresh
 from scrobbler import system
 from scrobbler.context_processors import THEME_COOKIE, THEMES
 from scrobbler.forms import SignUpForm
-from scrobbler.models import JobRun, Play
+from scrobbler.models import JobRun, Play, SpotifyAccount
+from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_expires_soon
 
 RECENT_PLAYS_SHOWN = 20
 JOB_RUNS_SHOWN = 10
@@ -29,7 +30,14 @@ def home(request: HttpRequest) -> HttpResponse:
         .prefetch_related("track__artists")
         .order_by("-ended_at")[:RECENT_PLAYS_SHOWN]
     )
-    return render(request, "scrobbler/home.html", {"plays": plays})
+    account = SpotifyAccount.objects.filter(user=request.user).first()
+    context = {
+        "plays": plays,
+        "spotify_account": account,
+        "spotify_expires_soon": account is not None and refresh_token_expires_soon(account),
+        "spotify_expires_at": refresh_token_expires_at(account) if account else None,
+    }
+    return render(request, "scrobbler/home.html", context)
 
 
 @require_http_methods(["GET", "POST"])

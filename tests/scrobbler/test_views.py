@@ -168,3 +168,27 @@ def test_demo_user_command_is_refused_outside_demo_mode(settings: Settings) -> N
     with pytest.raises(CommandError, match="demo mode"):
         call_command("demo_user")
     assert not User.objects.filter(username="demo").exists()
+
+
+def test_home_tells_me_when_spotify_needs_relinking(client: Client, alice: User) -> None:
+    from scrobbler.models import SpotifyAccount
+    from tests.scrobbler.spotify_helpers import linked_account
+
+    client.force_login(alice)
+    assert "Spotify is not linked yet" in client.get("/").text
+    account = linked_account(alice)
+    assert "notice" not in client.get("/").text
+    SpotifyAccount.objects.filter(pk=account.pk).update(status=SpotifyAccount.Status.NEEDS_RELINK)
+    assert "Link Spotify again" in client.get("/").text
+
+
+def test_home_warns_before_spotify_permission_ends(client: Client, alice: User) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.scrobbler.spotify_helpers import linked_account
+
+    linked_account(alice, consented_at=timezone.now() - dt.timedelta(days=175))
+    client.force_login(alice)
+    assert "permission ends on" in client.get("/").text
