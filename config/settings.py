@@ -25,6 +25,13 @@ if len(SECRET_KEY) < 32:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Registration --------------------------------------------------------------------------
+# Who may create an account: anyone (open), holders of an invite code (invite) or nobody (closed).
+REGISTRATION_MODES = ("open", "invite", "closed")
+REGISTRATION = env.str("REGISTRATION", default="open")
+if REGISTRATION not in REGISTRATION_MODES:
+    raise ConfigError(f"REGISTRATION must be open, invite or closed (got {REGISTRATION!r})")
+
 # --- Spotify -------------------------------------------------------------------------------
 # Without a client id Encore runs in demo mode, against the bundled Spotify simulator.
 _spotify_client_id = env.str("SPOTIFY_CLIENT_ID", default="")
@@ -53,6 +60,12 @@ SPOTIFY_LINK_CAP = env.int("SPOTIFY_LINK_CAP", default=5)
 TOKEN_ENCRYPTION_KEYS = fernet_keys(
     secret(env, "TOKEN_ENCRYPTION_KEYS", default="" if DEMO_MODE else None), fallback=SECRET_KEY
 )
+# The bundled Spotify simulator: mounted at /spotify-sim/ in this process (default: in demo mode),
+# with a real clock or a simulated one that its control API sets and advances.
+SPOTIFY_SIMULATOR = env.bool("SPOTIFY_SIMULATOR", default=DEMO_MODE)
+SPOTIFY_SIMULATOR_CLOCK = env.str("SPOTIFY_SIMULATOR_CLOCK", default="real")
+if SPOTIFY_SIMULATOR_CLOCK not in ("real", "simulated"):
+    raise ConfigError("SPOTIFY_SIMULATOR_CLOCK must be real or simulated")
 
 # --- Polling and play counting --------------------------------------------------------------
 POLL_REALTIME_SECONDS = env.float("POLL_REALTIME_SECONDS", default=5.0)
@@ -60,6 +73,9 @@ POLL_HISTORY_SECONDS = env.float("POLL_HISTORY_SECONDS", default=300.0)
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=500)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)
 PLAY_MIN_MS = env.int("PLAY_MIN_MS", default=30_000)
+# Missing artist images, album covers and release dates: how many to fetch per run, how often.
+METADATA_BATCH_SIZE = env.int("METADATA_BATCH_SIZE", default=20)
+METADATA_INTERVAL_SECONDS = env.float("METADATA_INTERVAL_SECONDS", default=60.0)
 
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -106,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "scrobbler.context_processors.theme",
+                "scrobbler.registration.signup_context",
             ],
         },
     },
@@ -170,6 +187,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "scrobbler.poll_due",
         "schedule": POLL_TICK_SECONDS,
         "options": {"expires": POLL_TICK_SECONDS * 0.9},
+    },
+    "fetch-metadata": {
+        "task": "scrobbler.fetch_metadata",
+        "schedule": METADATA_INTERVAL_SECONDS,
+        "options": {"expires": METADATA_INTERVAL_SECONDS * 0.9},
+    },
+    "scan-playlists": {
+        "task": "scrobbler.scan_playlists",
+        "schedule": 600.0,
+        "options": {"expires": 540.0},
     },
 }
 

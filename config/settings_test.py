@@ -12,7 +12,7 @@ from config.settings import DATA_DIR, DATABASES, STATIC_ROOT
 # A file, not :memory:, so worker and server processes started by tests see the same database.
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / "test.sqlite3")
+    DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / f"test-{os.getpid()}.sqlite3")
 
 CELERY_TASK_ALWAYS_EAGER = True
 # MD5 is fast, for tests only; PBKDF2 too, for users that real server processes must sign in.

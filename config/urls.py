@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -7,3 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("scrobbler.urls")),
 ]
+
+if settings.SPOTIFY_SIMULATOR:  # the bundled Spotify simulator (demo mode, tests, benchmarks)
+    urlpatterns.insert(0, path("spotify-sim/", include("scrobbler.spotify.simulator.urls")))

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html
 
+from scrobbler import registration
 from scrobbler.models import (
+    INVITE_DAYS,
     Album,
     Artist,
+    Invite,
     JobRun,
     Play,
     SpotifyAccount,
@@ -145,3 +152,100 @@ class SpotifyWaitlistAdmin(admin.ModelAdmin[SpotifyWaitlistEntry]):
     def admit(self, request: HttpRequest, queryset: QuerySet[SpotifyWaitlistEntry]) -> None:
         count = accounts.spotify_waitlist_admit(entries=list(queryset))
         self.message_user(request, f"Admitted {count} user(s).", messages.SUCCESS)
+
+
+class InviteAddForm(forms.ModelForm[Invite]):
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=registration.INVITE_MAX_DAYS,
+        initial=INVITE_DAYS,
+        help_text="How many days the invite can be used for.",
+    )
+
+    class Meta:
+        model = Invite
+        fields = ("note",)
+
+
+class InviteStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        return [(status.value, status.label) for status in Invite.Status]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        now = timezone.now()
+        invites = Invite.objects.filter(pk__in=queryset.values("pk"))
+        match self.value():
+            case Invite.Status.UNUSED:
+                return invites.redeemable(now=now)
+            case Invite.Status.USED:
+                return invites.used()
+            case Invite.Status.EXPIRED:
+                return invites.expired(now=now)
+        return queryset
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin[Invite]):
+    """Adding an invite makes its code (scrobbler.registration) and shows it once, as a message."""
+
+    list_display = ("__str__", "status", "created_by", "created_at", "expires_at", "used_by")
+    list_filter = (InviteStatusFilter,)
+    list_select_related = ("created_by", "used_by")
+    search_fields = ("note", "created_by__username", "used_by__username")
+    ordering = ("-created_at",)
+    actions = ("revoke",)
+
+    def get_form(
+        self, request: HttpRequest, obj: Invite | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Invite]]:
+        if obj is None:
+            kwargs["form"] = InviteAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Invite | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("note", "days")
+        return ("note", *self.get_readonly_fields(request, obj))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Invite | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["status", "created_by", "created_at", "expires_at", "used_by", "used_at"]
+
+    @admin.display(description="Status")
+    def status(self, invite: Invite) -> str:
+        return invite.status_at(timezone.now()).label
+
+    def save_model(self, request: HttpRequest, obj: Invite, form: Any, change: bool) -> None:
+        if change:  # only the note can change
+            super().save_model(request, obj, form, change)
+            return
+        assert isinstance(request.user, User)  # the admin is for signed-in staff only
+        new = registration.invite_create(
+            created_by=request.user, note=obj.note, days=form.cleaned_data["days"]
+        )
+        # The admin goes on to log and link to `obj`: make it the invite just stored.
+        obj.pk = new.invite.pk
+        obj.refresh_from_db()
+        link = request.build_absolute_uri(new.signup_path)
+        self.message_user(
+            request,
+            format_html(
+                'Invite code <code>{}</code>, sign-up link <a href="{}">{}</a>. '
+                "Copy it now: it is shown only this once.",
+                new.code,
+                link,
+                link,
+            ),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Revoke: expire the selected unused invites now")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invite]) -> None:
+        count = registration.invite_revoke(invites=queryset)
+        self.message_user(request, f"Revoked {count} invite(s).", messages.SUCCESS)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -20,6 +21,10 @@ class Artist(models.Model):
         max_length=100, unique=True, help_text="spotify:artist:… or local:<sha1>"
     )
     name = models.CharField(max_length=500)
+    image_url = models.URLField(max_length=500, blank=True)
+    details_fetched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Spotify's full artist object was last fetched"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -33,6 +38,7 @@ class Album(models.Model):
         max_length=10, blank=True, help_text="YYYY, YYYY-MM or YYYY-MM-DD, as precise as known"
     )
     image_url = models.URLField(max_length=500, blank=True)
+    details_fetched_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -49,6 +55,7 @@ class Track(models.Model):
     )
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     isrc = models.CharField(max_length=12, blank=True)
+    details_fetched_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -209,6 +216,7 @@ class SpotifyAccount(models.Model):
     failure_kind = models.CharField(max_length=12, choices=FailureKind.choices, blank=True)
     failure_count = models.PositiveIntegerField(default=0, help_text="Consecutive failed polls")
     last_error = models.CharField(max_length=300, blank=True)
+    playlists_scanned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -239,3 +247,118 @@ class SpotifyWaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'admitted' if self.admitted_at else 'waiting'})"
+
+
+class Playlist(models.Model):
+    """A Spotify playlist of one user's, as of its last scan."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists"
+    )
+    spotify_id = models.CharField(max_length=22)
+    name = models.CharField(max_length=500)
+    snapshot_id = models.CharField(max_length=200, blank=True)
+    scanned_at = models.DateTimeField()
+    tracks: models.ManyToManyField[Track, PlaylistItem] = models.ManyToManyField(
+        Track, through="PlaylistItem", related_name="playlists"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "spotify_id"], name="playlist_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlaylistItem(models.Model):
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE)
+    position = models.PositiveIntegerField()
+    added_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["playlist", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["playlist", "position"], name="playlistitem_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playlist} #{self.position}"
+
+
+INVITE_DAYS = 14
+
+
+def invite_default_expiry() -> datetime:
+    return timezone.now() + timedelta(days=INVITE_DAYS)
+
+
+class InviteQuerySet(models.QuerySet["Invite"]):
+    def redeemable(self, *, now: datetime) -> InviteQuerySet:
+        return self.filter(used_at__isnull=True, expires_at__gt=now)
+
+    def used(self) -> InviteQuerySet:
+        return self.filter(used_at__isnull=False)
+
+    def expired(self, *, now: datetime) -> InviteQuerySet:
+        return self.filter(used_at__isnull=True, expires_at__lte=now)
+
+
+class Invite(models.Model):
+    """Permission for one person to sign up while REGISTRATION=invite (scrobbler.registration).
+
+    Only the SHA-256 of the code is stored, like a password-reset token: the code itself is shown
+    once, when the invite is made, and a copy of the database cannot be used to sign up.
+    """
+
+    class Status(models.TextChoices):
+        UNUSED = "unused", "Unused"
+        USED = "used", "Used"
+        EXPIRED = "expired", "Expired"
+
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Who it is for, e.g. a name or an email address"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invites_created",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=invite_default_expiry)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invites_used",
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InviteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # used_by may be emptied later (the account deleted), but never set without used_at.
+            models.CheckConstraint(
+                condition=Q(used_by__isnull=True) | Q(used_at__isnull=False),
+                name="invite_used_by_has_used_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invite #{self.pk}" + (f" ({self.note})" if self.note else "")
+
+    def status_at(self, now: datetime) -> Invite.Status:
+        if self.used_at is not None:
+            return Invite.Status.USED
+        if self.expires_at <= now:
+            return Invite.Status.EXPIRED
+        return Invite.Status.UNUSED

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
-from scrobbler import polling, system
+from celery import shared_task
+from django.utils import timezone
+
+from scrobbler import metadata, playlists, polling, system
+from scrobbler.spotify.errors import SpotifyError
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="scrobbler.worker_check", max_retries=0)
@@ -14,3 +20,23 @@ def worker_check(job_id: int) -> None:
 def poll_due() -> int:
     """Poll every Spotify account that is due (beat runs this every POLL_TICK_SECONDS)."""
     return len(polling.poll_due())
+
+
+@shared_task(name="scrobbler.fetch_metadata", ignore_result=True)
+def fetch_metadata() -> int:
+    return metadata.metadata_fetch_missing().fetched
+
+
+PLAYLIST_SCANS_PER_RUN = 10
+
+
+@shared_task(name="scrobbler.scan_playlists", ignore_result=True)
+def scan_playlists() -> int:
+    """Scan the playlists of accounts not scanned for a day, a few per run."""
+    due = playlists.playlists_due(now=timezone.now(), limit=PLAYLIST_SCANS_PER_RUN)
+    for account_id in due:
+        try:
+            playlists.playlists_scan(account_id=account_id)
+        except SpotifyError as exc:
+            log.info("playlists of account %s not scanned: %s", account_id, exc)
+    return len(due)

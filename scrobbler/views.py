@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from scrobbler import system
+from scrobbler import registration, system
 from scrobbler.context_processors import THEME_COOKIE, THEMES
 from scrobbler.forms import SignUpForm
 from scrobbler.models import JobRun, Play, SpotifyAccount
@@ -44,11 +44,30 @@ def home(request: HttpRequest) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    form = SignUpForm(request.POST or None)
+    mode = registration.registration_mode()
+    if mode == registration.CLOSED:
+        # The page explains; a POST (a stale form, a script) is refused outright.
+        status = 403 if request.method == "POST" else 200
+        return render(request, "registration/signup.html", {"closed": True}, status=status)
+    form = SignUpForm(
+        request.POST or None,
+        require_invite=mode == registration.INVITE,
+        # An emailed link (?invite=CODE) arrives with the code filled in.
+        initial={"invite": request.GET.get("invite", "")},
+    )
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("home")
+        try:
+            user = registration.account_signup(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                invite_code=form.cleaned_data.get("invite", ""),
+            )
+        except registration.SignupRefused as exc:
+            form.add_error("invite" if "invite" in form.fields else None, str(exc))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
 
 

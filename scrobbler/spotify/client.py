@@ -47,7 +47,8 @@ def spotify_client(access_token: str) -> spotipy.Spotify:
         retries=0,
         status_retries=0,
         backoff_factor=0,
-        status_forcelist=(),
+        # An empty list would mean spotipy's default, which retries 429s and drops Retry-After.
+        status_forcelist=(500,),
     )
     client.prefix = settings.SPOTIFY_API_BASE_URL.rstrip("/") + "/"
     return client

@@ -35,9 +35,9 @@ def track_object(n: int, *, duration_ms: int = 200_000, local: bool = False) -> 
     }
 
 
-def item(n: int, played_at: dt.datetime, **kwargs: object) -> dict[str, object]:
+def item(n: int, played_at: dt.datetime, *, local: bool = False) -> dict[str, object]:
     return {
-        "track": track_object(n, **kwargs),
+        "track": track_object(n, local=local),
         "played_at": played_at.isoformat().replace("+00:00", "Z"),
     }
 
@@ -59,7 +59,9 @@ def test_recently_played_items_become_plays_once(alice: User) -> None:
     local = Track.objects.get(name="Song 3")
     assert local.uri.startswith("local:")
     assert len(local.uri) == len("local:") + 40
-    assert Track.objects.get(name="Song 1").album.image_url == "https://img.example/1.jpg"
+    album = Track.objects.get(name="Song 1").album
+    assert album is not None
+    assert album.image_url == "https://img.example/1.jpg"
 
 
 def test_items_without_a_track_or_time_are_ignored(alice: User) -> None:
