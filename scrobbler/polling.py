@@ -8,6 +8,7 @@ every worker: the account is simply not due before then.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -82,20 +83,33 @@ def poll_due(
 
 
 def poll_accounts(account_ids: list[int], *, concurrency: int | None = None) -> list[PollOutcome]:
+    """Poll these (claimed) accounts with up to `concurrency` threads sharing one work queue, so
+    a slow account holds up one thread while the others carry on with the rest."""
     if not account_ids:
         return []
     workers = min(concurrency or settings.POLL_CONCURRENCY, len(account_ids))
     if workers <= 1:
         return [poll_account(account_id=i) for i in account_ids]
+    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for account_id in account_ids:
+        work.put(account_id)
+    outcomes: list[PollOutcome] = []
+
+    def drain() -> None:
+        try:
+            while True:
+                try:
+                    account_id = work.get_nowait()
+                except queue.Empty:
+                    return
+                outcomes.append(poll_account(account_id=account_id))
+        finally:
+            connection.close()  # each thread opened its own; it ends with this tick
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-        return list(pool.map(_poll_in_thread, account_ids))
-
-
-def _poll_in_thread(account_id: int) -> PollOutcome:
-    try:
-        return poll_account(account_id=account_id)
-    finally:
-        close_old_connections()
+        for future in [pool.submit(drain) for _ in range(workers)]:
+            future.result()
+    return outcomes
 
 
 def poll_account(*, account_id: int) -> PollOutcome:

@@ -5,32 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
-
-from scrobbler.spotify.simulator.server import make_server
 
 T0 = "2026-03-01T12:00:00Z"
 T0_MS = 1_772_366_400_000
 REDIRECT_URI = "http://127.0.0.1:9/callback"
-
-
-@pytest.fixture(scope="session")
-def sim_server() -> Iterator[str]:
-    """The simulator's base URL (``http://127.0.0.1:PORT/spotify-sim``), served until the end."""
-    server = make_server("127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/spotify-sim"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class Sim:
@@ -90,17 +72,6 @@ class Sim:
         assert segment is not None, "no segment matches: change the seed or the profile"
         self.set_clock((segment["start_ms"] + segment["end_ms"]) // 2)
         return segment
-
-
-@pytest.fixture
-def sim(sim_server: str) -> Iterator[Sim]:
-    """A fresh simulator with a simulated clock at ``T0``."""
-    with httpx.Client(timeout=10) as client:
-        helper = Sim(sim_server, client)
-        helper.control("POST", "reset", {"clock": "simulated"})
-        helper.set_clock(T0)
-        yield helper
-        helper.control("POST", "reset")
 
 
 def pkce_pair() -> tuple[str, str]:
