@@ -226,4 +226,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # spotipy logs every 4xx/5xx as an error; Encore maps each one to what it means and logs that.
+    "loggers": {"spotipy.client": {"level": "CRITICAL"}},
 }

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,8 @@ CLAIM_LEASE = timedelta(seconds=60)
 # recently-played lists plays late (several tracks behind), so each history poll looks back this
 # far before the newest play already seen; the unique constraint drops what was already stored.
 HISTORY_LOOKBACK = timedelta(hours=2)
+HISTORY_PAGE_SIZE = 50
+HISTORY_MAX_PAGES = 10
 # Capped exponential backoff by failure kind: (first delay, cap), in seconds.
 BACKOFF = {
     FailureKind.NETWORK: (5.0, 15 * 60.0),
@@ -50,6 +53,7 @@ class PollOutcome:
     ok: bool
     plays_recorded: int = 0
     failure: str = ""
+    finished_at: float = field(default_factory=time.monotonic)  # to measure lateness
 
 
 def due_filter(now: datetime) -> Q:
@@ -82,14 +86,16 @@ def poll_due(
     return poll_accounts(ids, concurrency=concurrency)
 
 
-def poll_accounts(account_ids: list[int], *, concurrency: int | None = None) -> list[PollOutcome]:
+def poll_accounts(
+    account_ids: list[int], *, concurrency: int | None = None, force: bool = False
+) -> list[PollOutcome]:
     """Poll these (claimed) accounts with up to `concurrency` threads sharing one work queue, so
     a slow account holds up one thread while the others carry on with the rest."""
     if not account_ids:
         return []
     workers = min(concurrency or settings.POLL_CONCURRENCY, len(account_ids))
     if workers <= 1:
-        return [poll_account(account_id=i) for i in account_ids]
+        return [poll_account(account_id=i, force=force) for i in account_ids]
     work: queue.SimpleQueue[int] = queue.SimpleQueue()
     for account_id in account_ids:
         work.put(account_id)
@@ -102,7 +108,7 @@ def poll_accounts(account_ids: list[int], *, concurrency: int | None = None) -> 
                     account_id = work.get_nowait()
                 except queue.Empty:
                     return
-                outcomes.append(poll_account(account_id=account_id))
+                outcomes.append(poll_account(account_id=account_id, force=force))
         finally:
             connection.close()  # each thread opened its own; it ends with this tick
 
@@ -112,8 +118,9 @@ def poll_accounts(account_ids: list[int], *, concurrency: int | None = None) -> 
     return outcomes
 
 
-def poll_account(*, account_id: int) -> PollOutcome:
-    """One poll of one claimed account: fetch what is due, record plays, schedule the next poll.
+def poll_account(*, account_id: int, force: bool = False) -> PollOutcome:
+    """One poll of one claimed account: fetch what is due (with `force`, everything its mode
+    polls), record plays, schedule the next poll.
 
     Never raises: every failure is recorded on the account and decides when it is next due.
     """
@@ -122,8 +129,8 @@ def poll_account(*, account_id: int) -> PollOutcome:
         SpotifyAccount.objects.filter(pk=account_id).update(claimed_until=None)
         return PollOutcome(account_id, ok=False, failure="not pollable")
     now = timezone.now()
-    realtime = account.poll_mode != PollMode.HISTORY and account.realtime_due_at <= now
-    history = account.poll_mode != PollMode.REALTIME and account.history_due_at <= now
+    realtime = account.poll_mode != PollMode.HISTORY and (force or account.realtime_due_at <= now)
+    history = account.poll_mode != PollMode.REALTIME and (force or account.history_due_at <= now)
     recorded = 0
     try:
         if realtime:
@@ -218,17 +225,28 @@ def _poll_currently_playing(account: SpotifyAccount) -> None:
 
 
 def _poll_recently_played(account: SpotifyAccount) -> int:
+    """Read the history after the cursor (less the look-back), page by page, oldest first."""
     after_ms = None
     if account.history_cursor_ms is not None:
         after_ms = max(account.history_cursor_ms - int(HISTORY_LOOKBACK.total_seconds() * 1000), 0)
-    body = accounts.spotify_call(
-        account_id=account.pk,
-        request=lambda client: client.current_user_recently_played(limit=50, after=after_ms),
-    )
-    items = body.get("items") if isinstance(body, dict) else None
-    recorded, newest_ms = history_record(user_id=account.user_id, items=items or [])
-    if newest_ms is not None:
-        account.history_cursor_ms = max(account.history_cursor_ms or 0, newest_ms)
+    recorded = 0
+    for _ in range(HISTORY_MAX_PAGES):
+        body = accounts.spotify_call(
+            account_id=account.pk,
+            request=lambda client, after=after_ms: client.current_user_recently_played(
+                limit=HISTORY_PAGE_SIZE, after=after
+            ),
+        )
+        items = body.get("items") if isinstance(body, dict) else None
+        count, newest_ms = history_record(user_id=account.user_id, items=items or [])
+        recorded += count
+        if newest_ms is not None:
+            account.history_cursor_ms = max(account.history_cursor_ms or 0, newest_ms)
+        cursors = body.get("cursors") if isinstance(body, dict) else None
+        next_after = (cursors or {}).get("after")
+        if after_ms is None or len(items or []) < HISTORY_PAGE_SIZE or not next_after:
+            break  # without a cursor Spotify gives the newest page, and there is no going back
+        after_ms = int(next_after)
     return recorded
 
 

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             claimed = polling.poll_claim_due(
                 now=timezone.now().replace(year=9999), limit=1, user_ids=[account.user_id]
             )
-            self._report(polling.poll_accounts(claimed))
+            self._report(polling.poll_accounts(claimed, force=True))
             return
         while True:
             started = time.monotonic()
