@@ -69,7 +69,8 @@ if SPOTIFY_SIMULATOR_CLOCK not in ("real", "simulated"):
 
 # --- Polling and play counting --------------------------------------------------------------
 POLL_REALTIME_SECONDS = env.float("POLL_REALTIME_SECONDS", default=5.0)
-POLL_HISTORY_SECONDS = env.float("POLL_HISTORY_SECONDS", default=300.0)
+# In demo mode history is polled often, so the simulator's plays show up quickly.
+POLL_HISTORY_SECONDS = env.float("POLL_HISTORY_SECONDS", default=30.0 if DEMO_MODE else 300.0)
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=500)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)
 PLAY_MIN_MS = env.int("PLAY_MIN_MS", default=30_000)
@@ -199,6 +200,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 540.0},
     },
 }
+
+if DEMO_MODE:
+    CELERY_BEAT_SCHEDULE["demo-link"] = {
+        "task": "scrobbler.demo_link",
+        "schedule": 10.0,
+        "options": {"expires": 9.0},
+    }
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from scrobbler import metadata, playlists, polling, system
+from scrobbler import demo, metadata, playlists, polling, system
 from scrobbler.spotify.errors import SpotifyError
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,11 @@ def worker_check(job_id: int) -> None:
 def poll_due() -> int:
     """Poll every Spotify account that is due (beat runs this every POLL_TICK_SECONDS)."""
     return len(polling.poll_due())
+
+
+@shared_task(name="scrobbler.demo_link", ignore_result=True)
+def demo_link() -> bool:
+    return demo.demo_link_if_needed()
 
 
 @shared_task(name="scrobbler.fetch_metadata", ignore_result=True)

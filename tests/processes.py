@@ -77,9 +77,10 @@ def running(
 
 
 @contextmanager
-def web_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
-    """daphne serving config.asgi on a free port; yields its base URL once /healthz answers."""
-    port = free_port()
+def web_server(env: Mapping[str, str], log: Path, *, port: int | None = None) -> Iterator[str]:
+    """daphne serving config.asgi (on a free port unless given); yields its base URL once
+    /healthz answers."""
+    port = port or free_port()
     args = [
         str(BIN / "daphne"),
         "--bind",
@@ -111,6 +112,13 @@ def celery_worker(env: Mapping[str, str], log: Path) -> Iterator[subprocess.Pope
         str(BIN / "celery"), "--app", "config", "worker", "--loglevel", "INFO",
         "--concurrency", "1", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
+    with running(args, env=env, log=log) as proc:
+        yield proc
+
+
+@contextmanager
+def celery_beat(env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    args = [str(BIN / "celery"), "--app", "config", "beat", "--loglevel", "INFO"]
     with running(args, env=env, log=log) as proc:
         yield proc
 

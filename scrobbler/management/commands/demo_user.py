@@ -5,9 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from scrobbler.demo import DEMO_USERNAME
 from scrobbler.models import User
 
-DEMO_USERNAME = "demo"
 # Demo mode only: it runs against the simulator, never with real Spotify data.
 DEMO_PASSWORD = "demo"  # noqa: S105
 
