@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,7 +54,8 @@ class PollOutcome:
     ok: bool
     plays_recorded: int = 0
     failure: str = ""
-    finished_at: float = field(default_factory=time.monotonic)  # to measure lateness
+    due_at: datetime | None = None  # when the poll fell due, to measure lateness
+    finished_at: float = field(default_factory=time.monotonic)
 
 
 def due_filter(now: datetime) -> Q:
@@ -66,15 +68,25 @@ def poll_claim_due(
     *, now: datetime, limit: int, user_ids: Iterable[int] | None = None
 ) -> list[int]:
     """Claim up to `limit` due accounts for this worker; returns their ids, most overdue first."""
+    return [account.pk for account in _claim(now=now, limit=limit, user_ids=user_ids)]
+
+
+def _claim(
+    *, now: datetime, limit: int, user_ids: Iterable[int] | None = None
+) -> list[SpotifyAccount]:
+    """The claimed accounts as read under the claim's lock, so polling them needs no new read."""
     with transaction.atomic():
         candidates = SpotifyAccount.objects.select_for_update(skip_locked=True).filter(
             due_filter(now)
         )
         if user_ids is not None:
             candidates = candidates.filter(user_id__in=list(user_ids))
-        ids = list(candidates.order_by("next_poll_at").values_list("pk", flat=True)[:limit])
-        SpotifyAccount.objects.filter(pk__in=ids).update(claimed_until=now + CLAIM_LEASE)
-    return ids
+        claimed = list(candidates.order_by("next_poll_at")[:limit])
+        lease = now + CLAIM_LEASE
+        SpotifyAccount.objects.filter(pk__in=[a.pk for a in claimed]).update(claimed_until=lease)
+    for account in claimed:
+        account.claimed_until = lease
+    return claimed
 
 
 def poll_due(
@@ -84,6 +96,60 @@ def poll_due(
     now = now or timezone.now()
     ids = poll_claim_due(now=now, limit=limit or settings.POLL_BATCH_SIZE)
     return poll_accounts(ids, concurrency=concurrency)
+
+
+def poll_run(
+    *,
+    seconds: float | None,
+    concurrency: int | None = None,
+    idle_sleep: float = 0.05,
+    on_outcome: Callable[[PollOutcome], None] | None = None,
+) -> int:
+    """Poll accounts as they fall due, for `seconds` (None: until the process stops).
+
+    A tick that only polled what was due at its start would leave accounts that fall due just
+    after it waiting for the next tick; this loop keeps every account within a fraction of a
+    second of its schedule. The same threads (and their database connections) serve the whole
+    run, and only as much is claimed as they can start on soon, so other workers get the rest.
+    Returns how many polls were made.
+    """
+    threads = concurrency or settings.POLL_CONCURRENCY
+    deadline = None if seconds is None else time.monotonic() + seconds
+    work: queue.Queue[SpotifyAccount] = queue.Queue()
+    stop = threading.Event()
+    polls = 0
+
+    def worker() -> None:
+        nonlocal polls
+        try:
+            while not (stop.is_set() and work.empty()):
+                try:
+                    account = work.get(timeout=idle_sleep)
+                except queue.Empty:
+                    continue
+                outcome = poll_account(account_id=account.pk, claimed=account)
+                polls += 1
+                if on_outcome is not None:
+                    on_outcome(outcome)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="poll") as pool:
+        futures = [pool.submit(worker) for _ in range(threads)]
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                room = 2 * threads - work.qsize()
+                claimed = _claim(now=timezone.now(), limit=room) if room > 0 else []
+                for account in claimed:
+                    work.put(account)
+                if len(claimed) < room:
+                    time.sleep(idle_sleep)
+        finally:
+            stop.set()
+            for future in futures:
+                future.result()
+            connection.close()
+    return polls
 
 
 def poll_accounts(
@@ -118,17 +184,20 @@ def poll_accounts(
     return outcomes
 
 
-def poll_account(*, account_id: int, force: bool = False) -> PollOutcome:
+def poll_account(
+    *, account_id: int, force: bool = False, claimed: SpotifyAccount | None = None
+) -> PollOutcome:
     """One poll of one claimed account: fetch what is due (with `force`, everything its mode
-    polls), record plays, schedule the next poll.
+    polls), record plays, schedule the next poll. `claimed` is the row as the claim read it.
 
     Never raises: every failure is recorded on the account and decides when it is next due.
     """
-    account = SpotifyAccount.objects.filter(pk=account_id).first()
+    account = claimed or SpotifyAccount.objects.filter(pk=account_id).first()
     if account is None or account.status != SpotifyAccount.Status.ACTIVE or account.polling_paused:
         SpotifyAccount.objects.filter(pk=account_id).update(claimed_until=None)
         return PollOutcome(account_id, ok=False, failure="not pollable")
     now = timezone.now()
+    due_at = account.next_poll_at
     realtime = account.poll_mode != PollMode.HISTORY and (force or account.realtime_due_at <= now)
     history = account.poll_mode != PollMode.REALTIME and (force or account.history_due_at <= now)
     recorded = 0
@@ -171,7 +240,7 @@ def poll_account(*, account_id: int, force: bool = False) -> PollOutcome:
             "tracking_state",
         ]
     )
-    return PollOutcome(account.pk, ok=True, plays_recorded=recorded)
+    return PollOutcome(account.pk, ok=True, plays_recorded=recorded, due_at=due_at)
 
 
 def _next_poll_at(account: SpotifyAccount) -> datetime:
@@ -209,18 +278,28 @@ def _failed(
         last_error=message[:300],
     )
     log.info("poll of spotify account %s failed (%s, #%s): %s", account.pk, kind, failures, message)
-    return PollOutcome(account.pk, ok=False, failure=kind)
+    return PollOutcome(account.pk, ok=False, failure=kind, due_at=account.next_poll_at)
 
 
 def _poll_currently_playing(account: SpotifyAccount) -> None:
     body = accounts.spotify_call(
-        account_id=account.pk, request=lambda client: client.current_user_playing_track()
+        account_id=account.pk,
+        request=lambda client: client.current_user_playing_track(),
+        known=account,
     )
     # The play-tracking engine turns these observations into plays; until it does, the newest
-    # observation is kept as the starting point of its state.
+    # observation is kept, in brief, as the starting point of its state.
+    item = body.get("item") if isinstance(body, dict) else None
     account.tracking_state = {
         **account.tracking_state,
-        "last_observation": {"at": timezone.now().isoformat(), "body": body},
+        "last_observation": {
+            "at": timezone.now().isoformat(),
+            "item_uri": item.get("uri") if isinstance(item, dict) else None,
+            "type": body.get("currently_playing_type") if isinstance(body, dict) else None,
+            "progress_ms": body.get("progress_ms") if isinstance(body, dict) else None,
+            "is_playing": bool(body.get("is_playing")) if isinstance(body, dict) else False,
+            "timestamp": body.get("timestamp") if isinstance(body, dict) else None,
+        },
     }
 
 
@@ -236,6 +315,7 @@ def _poll_recently_played(account: SpotifyAccount) -> int:
             request=lambda client, after=after_ms: client.current_user_recently_played(
                 limit=HISTORY_PAGE_SIZE, after=after
             ),
+            known=account,
         )
         items = body.get("items") if isinstance(body, dict) else None
         count, newest_ms = history_record(user_id=account.user_id, items=items or [])

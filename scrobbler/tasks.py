@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from scrobbler import demo, metadata, playlists, polling, system
@@ -18,8 +19,9 @@ def worker_check(job_id: int) -> None:
 
 @shared_task(name="scrobbler.poll_due", ignore_result=True)
 def poll_due() -> int:
-    """Poll every Spotify account that is due (beat runs this every POLL_TICK_SECONDS)."""
-    return len(polling.poll_due())
+    """Poll accounts as they fall due until just before the next tick (beat sends one every
+    POLL_TICK_SECONDS), so polling is continuous without any task running for long."""
+    return polling.poll_run(seconds=settings.POLL_TICK_SECONDS * 0.9)
 
 
 @shared_task(name="scrobbler.demo_link", ignore_result=True)

@@ -161,12 +161,22 @@ def refresh_token_expires_soon(account: SpotifyAccount, *, now: datetime | None 
     return refresh_token_expires_at(account) - (now or timezone.now()) < EXPIRY_WARNING
 
 
-def spotify_access_token(*, account_id: int, rejected: str | None = None) -> str:
+def spotify_access_token(
+    *, account_id: int, rejected: str | None = None, known: SpotifyAccount | None = None
+) -> str:
     """A valid access token, refreshed first if it expires within a minute or was `rejected`.
 
-    The account row is locked while refreshing, so however many workers ask at once, each expiry
-    causes exactly one refresh and every worker gets the new token.
+    `known` is the account as the caller just read it: when its token is fresh, no query is made.
+    Otherwise the row is locked while refreshing, so however many workers ask at once, each
+    expiry causes exactly one refresh and every worker gets the new token.
     """
+    if (
+        known is not None
+        and rejected is None
+        and known.status == SpotifyAccount.Status.ACTIVE
+        and known.access_token_expires_at > timezone.now() + REFRESH_MARGIN
+    ):
+        return crypto.decrypt(known.access_token_encrypted)
     failure: SpotifyAuthError | None = None
     with transaction.atomic():
         account = SpotifyAccount.objects.select_for_update().get(pk=account_id)
@@ -206,9 +216,11 @@ def spotify_account_needs_relink(*, account_id: int, reason: str) -> None:
     log.info("spotify account %s needs re-linking: %s", account_id, reason)
 
 
-def spotify_call(*, account_id: int, request: Callable[..., T]) -> T:
+def spotify_call(
+    *, account_id: int, request: Callable[..., T], known: SpotifyAccount | None = None
+) -> T:
     """One Web API request for an account, refreshing the access token once on a 401."""
-    token = spotify_access_token(account_id=account_id)
+    token = spotify_access_token(account_id=account_id, known=known)
     try:
         return call_spotify(token, request)
     except AccessTokenExpired:

@@ -99,9 +99,9 @@ def test_a_realtime_poll_reads_currently_playing(alice: User, spotify: Sim) -> N
     spotify.at_segment("alice-sp", lambda s: s["kind"] == "track" and s["is_playing"])
     assert claim_and_poll(account).ok
     account.refresh_from_db()
-    body = account.tracking_state["last_observation"]["body"]
-    assert body["is_playing"] is True
-    assert body["item"]["uri"].startswith("spotify:")
+    observation = account.tracking_state["last_observation"]
+    assert observation["is_playing"] is True
+    assert observation["item_uri"].startswith("spotify:")
     assert requests_to(spotify, "alice-sp", RP) == []  # realtime mode leaves history alone
     assert account.next_poll_at <= timezone.now() + dt.timedelta(seconds=6)
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -32,12 +31,10 @@ class Command(BaseCommand):
             )
             self._report(polling.poll_accounts(claimed, force=True))
             return
-        while True:
-            started = time.monotonic()
-            self._report(polling.poll_due())
-            if not options["loop"]:
-                return
-            time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+        if options["loop"]:
+            polling.poll_run(seconds=None)
+            return
+        self._report(polling.poll_due())
 
     def _report(self, outcomes: list[polling.PollOutcome]) -> None:
         for outcome in outcomes:

@@ -1,0 +1,176 @@
+"""How many realtime Spotify accounts one worker process keeps on schedule.
+
+Starts the bundled simulator in its own process (real clock), links N accounts to it (tokens
+minted by the simulator), then runs Encore's poll loop (`polling.poll_run`, what the Celery task
+runs) in this single process for a while and prints:
+
+- accounts polled on time per second (on time: finished within --late-ms of falling due),
+- p50 / p99 / max lateness (from falling due to the poll finishing),
+- CPU ms per poll in this process (the simulator's own CPU is not counted).
+
+    .venv/bin/python bench/polling.py --accounts 2000 --seconds 60
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/encore_bench .venv/bin/python bench/polling.py
+
+With DATABASE_URL on PostgreSQL the named database is dropped and created anew; without it a
+temporary SQLite file is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def recreate_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured run length")
+    parser.add_argument(
+        "--warmup", type=float, default=10.0, help="seconds polled before measuring"
+    )
+    parser.add_argument("--interval", type=float, default=5.0, help="realtime poll interval")
+    parser.add_argument("--threads", type=int, default=32, help="POLL_CONCURRENCY")
+    parser.add_argument("--late-ms", type=float, default=1000.0, help="lateness still on time")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        recreate_postgres_database(database_url)
+    else:
+        database_url = f"sqlite:///{work / 'bench.sqlite3'}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/spotify-sim"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ENCORE_ENV_FILE=str(work / "none.env"),
+        DATA_DIR=str(work),
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench-" + "k" * 40,
+        SPOTIFY_SIMULATOR="false",
+        SPOTIFY_API_BASE_URL=f"{base}/v1",
+        SPOTIFY_ACCOUNTS_BASE_URL=f"{base}/accounts",
+        POLL_REALTIME_SECONDS=str(args.interval),
+        POLL_CONCURRENCY=str(args.threads),
+        POLL_BATCH_SIZE="200",
+        LOG_LEVEL="WARNING",
+    )
+    simulator = subprocess.Popen(
+        [sys.executable, "manage.py", "spotify_simulator", "--port", str(port), "--quiet"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{work / 'sim.sqlite3'}"},
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        run(args, base)
+    finally:
+        simulator.terminate()
+        simulator.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, base: str) -> None:
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    import datetime as dt
+
+    import httpx
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from scrobbler import polling
+    from scrobbler.models import PollMode, SpotifyAccount, User
+    from scrobbler.spotify import crypto
+
+    call_command("migrate", verbosity=0)
+    for _ in range(100):
+        try:
+            httpx.get(f"{base}/_control/clock", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    created = httpx.post(
+        f"{base}/_control/accounts",
+        json={"prefix": "bench-", "count": args.accounts, "profile": "mixed", "tokens": True},
+        timeout=300,
+    ).json()["accounts"]
+    users = User.objects.bulk_create(User(username=a["id"]) for a in created)
+    now = timezone.now()
+    SpotifyAccount.objects.bulk_create(
+        SpotifyAccount(
+            user=user,
+            spotify_user_id=account["id"],
+            access_token_encrypted=crypto.encrypt(account["tokens"]["access_token"]),
+            refresh_token_encrypted=crypto.encrypt(account["tokens"]["refresh_token"]),
+            access_token_expires_at=now + dt.timedelta(hours=1),
+            consented_at=now,
+            poll_mode=PollMode.REALTIME,
+            # Spread the first polls over one interval, as a running system would have them.
+            realtime_due_at=now + dt.timedelta(seconds=args.interval * n / args.accounts),
+            next_poll_at=now + dt.timedelta(seconds=args.interval * n / args.accounts),
+        )
+        for n, (user, account) in enumerate(zip(users, created, strict=True))
+    )
+    print(f"{args.accounts} realtime accounts, every {args.interval:g} s, {args.threads} threads, "
+          f"database {django.db.connection.vendor}")  # fmt: skip
+
+    lateness: list[float] = []
+    failures = 0
+
+    def measure(outcome: polling.PollOutcome) -> None:
+        nonlocal failures
+        assert outcome.due_at is not None
+        lateness.append((timezone.now() - outcome.due_at).total_seconds() * 1000)
+        failures += not outcome.ok
+
+    polling.poll_run(seconds=args.warmup)
+    cpu, wall = time.process_time(), time.monotonic()
+    polls = polling.poll_run(seconds=args.seconds, on_outcome=measure)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    on_time = sum(1 for late in lateness if late <= args.late_ms)
+    print(f"polls: {polls} in {wall:.1f} s ({polls / wall:.0f}/s; schedule asks "
+          f"{args.accounts / args.interval:.0f}/s), failed: {failures}")  # fmt: skip
+    print(f"on time (<= {args.late_ms:g} ms late): {on_time / wall:.0f} accounts/s "
+          f"({100 * on_time / max(len(lateness), 1):.1f}%)")  # fmt: skip
+    print(f"lateness ms: p50 {percentile(lateness, 0.5):.0f}, p99 {percentile(lateness, 0.99):.0f}, "
+          f"max {max(lateness, default=0):.0f}")  # fmt: skip
+    print(f"CPU per poll: {1000 * cpu / max(polls, 1):.2f} ms (this process)")
+
+
+if __name__ == "__main__":
+    main()
