@@ -62,11 +62,12 @@ def main() -> None:
         "--warmup", type=float, default=10.0, help="seconds polled before measuring"
     )
     parser.add_argument("--interval", type=float, default=5.0, help="realtime poll interval")
-    parser.add_argument("--threads", type=int, default=32, help="POLL_CONCURRENCY")
+    parser.add_argument("--threads", type=int, default=24, help="POLL_CONCURRENCY")
     parser.add_argument("--late-ms", type=float, default=1000.0, help="lateness still on time")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
+    (work / "static").mkdir()  # nothing is served; this only keeps WhiteNoise from warning
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url.startswith("postgres"):
         recreate_postgres_database(database_url)

@@ -72,7 +72,7 @@ POLL_REALTIME_SECONDS = env.float("POLL_REALTIME_SECONDS", default=5.0)
 # In demo mode history is polled often, so the simulator's plays show up quickly.
 POLL_HISTORY_SECONDS = env.float("POLL_HISTORY_SECONDS", default=30.0 if DEMO_MODE else 300.0)
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=500)
-POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)
+POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=24)
 PLAY_MIN_MS = env.int("PLAY_MIN_MS", default=30_000)
 # Missing artist images, album covers and release dates: how many to fetch per run, how often.
 METADATA_BATCH_SIZE = env.int("METADATA_BATCH_SIZE", default=20)
