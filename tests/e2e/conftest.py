@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -42,6 +43,9 @@ def browser_page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
             yield browser.new_page()
         finally:
             browser.close()
+            # The test's queries ran while Playwright's loop was running, on a connection of
+            # their own: close it here, or the test database cannot be dropped afterwards.
+            connections.close_all()
 
 
 def screenshot(page: object, name: str) -> Path:
