@@ -42,9 +42,10 @@ SPOTIFY_CLIENT_SECRET = secret(env, "SPOTIFY_CLIENT_SECRET", default="" if DEMO_
 SPOTIFY_REDIRECT_URI = env.str("SPOTIFY_REDIRECT_URI", default="")
 if not DEMO_MODE and not SPOTIFY_REDIRECT_URI:
     raise ConfigError("SPOTIFY_REDIRECT_URI is not set: it is required with SPOTIFY_CLIENT_ID")
-# The port scripts/run serves on; in demo mode the bundled simulator is mounted there.
-PORT = env.int("PORT", default=8000)
-_simulator_url = f"http://127.0.0.1:{PORT}/spotify-sim"
+# The port scripts/run serves on; in demo mode the bundled simulator is mounted there. (Not PORT:
+# process managers such as honcho give each process a PORT of its own.)
+WEB_PORT = env.int("WEB_PORT", default=8000)
+_simulator_url = f"http://127.0.0.1:{WEB_PORT}/spotify-sim"
 SPOTIFY_API_BASE_URL = env.str("SPOTIFY_API_BASE_URL", default="") or (
     f"{_simulator_url}/v1" if DEMO_MODE else "https://api.spotify.com/v1"
 )

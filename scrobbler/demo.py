@@ -32,7 +32,7 @@ def demo_link_if_needed() -> bool:
     if status == SpotifyAccount.Status.ACTIVE:
         return False
     session: dict[str, object] = {}
-    redirect_uri = f"http://127.0.0.1:{settings.PORT}/spotify/callback"
+    redirect_uri = f"http://127.0.0.1:{settings.WEB_PORT}/spotify/callback"
     url = accounts.spotify_link_begin(session=session, redirect_uri=redirect_uri)
     try:
         # The simulator approves at once as the account named here and redirects with a code.

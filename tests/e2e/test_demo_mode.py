@@ -22,7 +22,7 @@ def test_the_demo_user_is_linked_to_the_simulator_and_plays_arrive(
         username="demo", password=make_password("demo", hasher="pbkdf2_sha256")
     )
     port = free_port()
-    env = process_env(tmp_path, static_root, PORT=str(port))
+    env = process_env(tmp_path, static_root, WEB_PORT=str(port), PORT="1")
     started = time.monotonic()
     with (
         web_server(env, tmp_path / "web.log", port=port) as base,
