@@ -1,0 +1,600 @@
+"""The play-tracking engine: turns what Spotify shows into plays, each real play exactly once.
+
+Pure Python: no Django, no I/O, no clock. Time comes from the observations, in epoch ms.
+
+Input: observations of currently-playing (polled every few seconds) and recently-played (polled
+now and then). Output: plays, each emitted once, when it is over ("count on transition").
+
+- currently-playing is followed as a sequence of states. Between two observations of the same
+  track, progress that moved as much as the time that passed is heard time; a jump forward or
+  back is a seek (the time that passed still counts as heard); progress that wrapped past the
+  end is repeat-one (a new play); a jump back to near the start is a restart (a new play).
+  Pauses add nothing. A track changed while paused ends its play at the pause.
+- Observations that tell nothing (network errors, 429, 5xx) are ignored; the next real one is
+  compared with the last, so gaps are bridged when progress is consistent. A 204 or an ad ends
+  the current play only once it must have finished.
+- recently-played is reconciled with what was seen live: an item that matches a live play (by
+  its end, or its start: Spotify's `played_at` is usually the end, sometimes the start) is the
+  same listen; an item for the play still in progress is noted on it; anything else was played
+  while the poller was blind and becomes a play of its own (source "history").
+- A live play whose end was not seen (the poller was blind when it ended) is held back until
+  recently-played says how it ended, or for SETTLE_MS at most.
+
+State is a plain JSON-serialisable dict (`Tracker.state()`), so any worker can continue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Endpoint = Literal["currently-playing", "recently-played"]
+
+PLAY_MIN_MS = 30_000
+# Progress may differ from elapsed time by this much without being called a seek (clock skew,
+# response latency, Spotify's own rounding).
+TOLERANCE_MS = 3_000
+# A jump back to within this much of the start (plus the time that passed) is a restart.
+RESTART_MS = 5_000
+# Where playback must stand right after a change for it to be a restart (timestamp known).
+RESTART_POSITION_MS = 1_000
+# A play that reached within this much of its end finished rather than being skipped.
+END_SLACK_MS = 5_000
+# recently-played's played_at may be this far from what live observation saw.
+MATCH_WINDOW_MS = 20_000
+# How long live plays are remembered for matching recently-played items (they appear late).
+REMEMBER_MS = 6 * 3_600_000
+# How long a play with an unseen end waits for recently-played before it is emitted as seen.
+SETTLE_MS = 3_600_000
+# A paused track not seen for this long is over.
+STALE_PAUSE_MS = 3_600_000
+# Observations further apart than this leave a blind spell in between.
+SEEN_GAP_MS = 15_000
+STRIP_KEYS = ("available_markets",)
+
+
+@dataclass(frozen=True)
+class Observation:
+    at_ms: int
+    endpoint: Endpoint
+    status: int  # 0: network error
+    body: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class DetectedPlay:
+    track_uri: str
+    track: dict[str, Any]  # Spotify's track object, for the catalog
+    started_at_ms: int
+    ended_at_ms: int
+    ms_played: int
+    counted: bool
+    skipped: bool
+    source: Literal["live", "history"]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "track_uri": self.track_uri,
+            "started_at": _iso(self.started_at_ms),
+            "ended_at": _iso(self.ended_at_ms),
+            "ms_played": self.ms_played,
+            "counted": self.counted,
+            "skipped": self.skipped,
+            "source": self.source,
+        }
+
+
+def _iso(ms: int) -> str:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class _Open:
+    """The play in progress, as last seen."""
+
+    uri: str
+    track: dict[str, Any]
+    duration_ms: int
+    started_at_ms: int
+    heard_ms: int
+    last_at_ms: int
+    last_progress_ms: int
+    playing: bool
+    paused_at_ms: int | None = None
+    listed: bool = False  # recently-played already lists it
+
+
+@dataclass
+class _Remembered:
+    uri: str
+    started_at_ms: int
+    ended_at_ms: int
+    until_ms: int  # when live observation saw that it was over (after a pause: much later)
+    matched: bool = False
+
+
+@dataclass
+class _Pending:
+    """A play whose end was not seen: emitted when recently-played tells more, or after SETTLE_MS."""
+
+    play: dict[str, Any]  # DetectedPlay fields
+    latest_end_ms: int  # it cannot have ended later than this
+
+
+@dataclass
+class _State:
+    current: _Open | None = None
+    remembered: list[_Remembered] = field(default_factory=list)
+    pending: list[_Pending] = field(default_factory=list)
+    history_seen: list[list[Any]] = field(default_factory=list)  # [uri, played_at_ms]
+    last_seen_ms: int | None = None  # the last currently-playing answer (200 or 204)
+
+
+class Tracker:
+    """Feed observations in time order; each call returns the plays that just became final."""
+
+    def __init__(
+        self,
+        state: dict[str, Any] | None = None,
+        *,
+        play_min_ms: int = PLAY_MIN_MS,
+        play_min_ratio: float | None = None,
+    ) -> None:
+        self.play_min_ms = play_min_ms
+        self.play_min_ratio = play_min_ratio
+        self._s = _load(state or {})
+
+    def state(self) -> dict[str, Any]:
+        return asdict(self._s)
+
+    def observe(self, observation: Observation) -> list[DetectedPlay]:
+        out: list[DetectedPlay] = []
+        at = observation.at_ms
+        if observation.endpoint == "recently-played":
+            if observation.status == 200 and isinstance(observation.body, dict):
+                out += self._reconcile(observation.body.get("items") or [], at)
+        elif observation.status in (200, 204):
+            out += self._currently_playing(
+                observation.body if observation.status == 200 else None, at
+            )
+            self._s.last_seen_ms = at
+        out += self._settle(at)
+        self._forget(at)
+        return out
+
+    def flush(self, at_ms: int) -> list[DetectedPlay]:
+        """End of the stream (a replay): close the open play as last seen, emit what waits."""
+        out: list[DetectedPlay] = []
+        current = self._s.current
+        if current is not None:
+            out += self._close(
+                current,
+                end_ms=current.paused_at_ms or current.last_at_ms,
+                seen_end=True,
+                until_ms=at_ms,
+            )
+            self._s.current = None
+        for pending in self._s.pending:
+            out.append(DetectedPlay(**pending.play))
+        self._s.pending = []
+        return out
+
+    # --- currently-playing --------------------------------------------------------------------
+
+    def _currently_playing(self, body: dict[str, Any] | None, at: int) -> list[DetectedPlay]:
+        item = body.get("item") if body else None
+        is_track = (
+            body is not None
+            and isinstance(item, dict)
+            and body.get("currently_playing_type", "track") == "track"
+            and item.get("type", "track") == "track"
+            and isinstance(item.get("uri"), str)
+        )
+        current = self._s.current
+        if not is_track:
+            return self._nothing_playing(at)
+        assert body is not None and isinstance(item, dict)
+        uri = str(item["uri"])
+        duration = int(item.get("duration_ms") or 0)
+        progress = body.get("progress_ms")
+        playing = bool(body.get("is_playing"))
+        if current is None:
+            self._start(item, uri, duration, progress, playing, at, body)
+            return []
+        if progress is None:  # no position to compare: keep what we know
+            return []
+        progress = int(progress)
+        if current.uri != uri:
+            out = self._close_on_change(current, at, new_progress=progress, new_playing=playing)
+            self._start(item, uri, duration, progress, playing, at, body, previous_end=out[1])
+            return out[0]
+        return self._same_track(current, item, progress, playing, at, body)
+
+    def _start(
+        self,
+        item: dict[str, Any],
+        uri: str,
+        duration: int,
+        progress: int | None,
+        playing: bool,
+        at: int,
+        body: dict[str, Any],
+        previous_end: int | None = None,
+    ) -> None:
+        position = int(progress or 0)
+        started = at - position
+        # What was heard before this first sight: at most the time since we last saw something
+        # else (or the previous play ended); all of it when we had not been looking.
+        seen_before = max(
+            x for x in (previous_end, self._s.last_seen_ms, -(2**62)) if x is not None
+        )
+        heard = position if seen_before < started else min(position, max(0, at - seen_before))
+        self._s.current = _Open(
+            uri=uri,
+            track={k: v for k, v in item.items() if k not in STRIP_KEYS},
+            duration_ms=duration,
+            started_at_ms=max(started, previous_end) if previous_end is not None else started,
+            heard_ms=heard,
+            last_at_ms=at,
+            last_progress_ms=position,
+            playing=playing,
+            paused_at_ms=None if playing else _pause_time(body, at),
+        )
+
+    def _same_track(
+        self,
+        current: _Open,
+        item: dict[str, Any],
+        progress: int,
+        playing: bool,
+        at: int,
+        body: dict[str, Any],
+    ) -> list[DetectedPlay]:
+        elapsed = max(0, at - current.last_at_ms)
+        moved = progress - current.last_progress_ms
+        duration = current.duration_ms or 10**12
+        out: list[DetectedPlay] = []
+        if current.playing:
+            remaining = max(0, duration - current.last_progress_ms)
+            wrapped = (
+                elapsed + TOLERANCE_MS >= remaining
+                and progress <= elapsed - remaining + TOLERANCE_MS
+            )
+            if moved < -TOLERANCE_MS and wrapped:
+                # Repeat-one (or a new play of the same track) went round the end.
+                end = current.last_at_ms + remaining
+                current.heard_ms += remaining
+                out += self._close(current, end_ms=end, seen_end=True, until_ms=at)
+                self._start(
+                    item,
+                    current.uri,
+                    current.duration_ms,
+                    progress,
+                    playing,
+                    at,
+                    body,
+                    previous_end=end,
+                )
+                return out
+            if moved < -TOLERANCE_MS and _restarted(body, progress, elapsed, at):
+                # Back to the start: "previous" restarted it, a new play.
+                end = max(current.last_at_ms, at - progress)
+                current.heard_ms += min(end - current.last_at_ms, remaining)
+                out += self._close(current, end_ms=end, seen_end=True, skipped=True, until_ms=at)
+                self._start(
+                    item,
+                    current.uri,
+                    current.duration_ms,
+                    progress,
+                    playing,
+                    at,
+                    body,
+                    previous_end=end,
+                )
+                return out
+            if elapsed > remaining + TOLERANCE_MS and abs(moved - elapsed) > TOLERANCE_MS:
+                # Longer than the rest of the track, and not where continuous play would be:
+                # it ended unseen and the same track started again.
+                end = current.last_at_ms + remaining
+                current.heard_ms += remaining
+                out += self._close(current, end_ms=end, seen_end=False, until_ms=at)
+                self._start(
+                    item,
+                    current.uri,
+                    current.duration_ms,
+                    progress,
+                    playing,
+                    at,
+                    body,
+                    previous_end=end,
+                )
+                return out
+            # Continuous play, a seek, or a pause in between: what passed while playing counts,
+            # bounded by both the elapsed time and (without seeks) how far progress moved.
+            if abs(moved - elapsed) <= TOLERANCE_MS:
+                current.heard_ms += max(0, min(moved, elapsed))
+            elif not playing:
+                current.heard_ms += max(0, min(moved, elapsed))  # paused somewhere in between
+            else:
+                current.heard_ms += elapsed  # a seek: the time still passed listening
+        elif playing:
+            # Resumed (maybe after a seek): heard at most what progress moved since the pause.
+            if moved < -TOLERANCE_MS and _restarted(body, progress, elapsed, at):
+                end = current.paused_at_ms or current.last_at_ms
+                out += self._close(current, end_ms=end, seen_end=True, skipped=True, until_ms=at)
+                self._start(
+                    item,
+                    current.uri,
+                    current.duration_ms,
+                    progress,
+                    playing,
+                    at,
+                    body,
+                    previous_end=end,
+                )
+                return out
+            current.heard_ms += max(0, min(moved, elapsed))
+        current.last_at_ms = at
+        current.last_progress_ms = progress
+        if playing:
+            current.paused_at_ms = None
+        elif current.playing or current.paused_at_ms is None:
+            current.paused_at_ms = _pause_time(body, at)
+        current.playing = playing
+        return out
+
+    def _close_on_change(
+        self, current: _Open, at: int, *, new_progress: int, new_playing: bool
+    ) -> tuple[list[DetectedPlay], int]:
+        """Another track is playing: end the current play; returns the plays and its end."""
+        if not current.playing:
+            end = current.paused_at_ms or current.last_at_ms
+            return self._close(current, end_ms=end, seen_end=True, skipped=None, until_ms=at), end
+        remaining = max(0, current.duration_ms - current.last_progress_ms)
+        natural_end = current.last_at_ms + remaining
+        switched = at - new_progress if new_playing else at
+        end = max(current.last_at_ms, min(natural_end, switched))
+        current.heard_ms += end - current.last_at_ms
+        # Its end was seen when the change showed up within a normal polling gap; after a longer
+        # blind spell other tracks may have played in between, so recently-played has a say.
+        seen = at - current.last_at_ms <= SEEN_GAP_MS
+        return self._close(current, end_ms=end, seen_end=seen, skipped=None, until_ms=at), end
+
+    def _nothing_playing(self, at: int) -> list[DetectedPlay]:
+        current = self._s.current
+        if current is None:
+            return []
+        if current.playing:
+            natural_end = current.last_at_ms + max(
+                0, current.duration_ms - current.last_progress_ms
+            )
+            if at >= natural_end:
+                current.heard_ms += natural_end - current.last_at_ms
+                self._s.current = None
+                return self._close(
+                    current,
+                    end_ms=natural_end,
+                    seen_end=at - current.last_at_ms <= SEEN_GAP_MS,
+                    until_ms=at,
+                )
+            return []  # maybe a glitch, a private session or an ad: wait for more
+        if at - (current.paused_at_ms or current.last_at_ms) > STALE_PAUSE_MS:
+            self._s.current = None
+            return self._close(
+                current,
+                end_ms=current.paused_at_ms or current.last_at_ms,
+                seen_end=True,
+                until_ms=at,
+            )
+        return []
+
+    def _close(
+        self,
+        current: _Open,
+        *,
+        end_ms: int,
+        seen_end: bool,
+        skipped: bool | None = None,
+        until_ms: int | None = None,
+    ) -> list[DetectedPlay]:
+        """Turn the open play into a DetectedPlay (or hold it back when its end was not seen)."""
+        if self._s.current is current:
+            self._s.current = None
+        heard = max(0, min(current.heard_ms, end_ms - current.started_at_ms))
+        if current.duration_ms:
+            finished = current.last_progress_ms + (
+                end_ms - current.last_at_ms if current.playing else 0
+            ) >= (current.duration_ms - END_SLACK_MS)
+        else:
+            finished = True
+        if skipped is None:
+            skipped = not finished
+        play = {
+            "track_uri": current.uri,
+            "track": current.track,
+            "started_at_ms": current.started_at_ms,
+            "ended_at_ms": max(end_ms, current.started_at_ms),
+            "ms_played": heard,
+            "counted": self._counts(heard, current.duration_ms),
+            "skipped": bool(skipped),
+            "source": "live",
+        }
+        self._s.remembered.append(
+            _Remembered(
+                current.uri,
+                current.started_at_ms,
+                play["ended_at_ms"],
+                until_ms=max(until_ms or end_ms, end_ms),
+                matched=current.listed,
+            )
+        )
+        if not seen_end and not current.listed:
+            self._s.pending.append(_Pending(play, latest_end_ms=end_ms))
+            return []
+        return [DetectedPlay(**play)]
+
+    def _counts(self, heard: int, duration: int) -> bool:
+        if heard >= self.play_min_ms:
+            return True
+        return (
+            self.play_min_ratio is not None
+            and duration > 0
+            and heard >= self.play_min_ratio * duration
+        )
+
+    # --- recently-played ----------------------------------------------------------------------
+
+    def _reconcile(self, items: list[Any], at: int) -> list[DetectedPlay]:
+        out: list[DetectedPlay] = []
+        seen = {(uri, played) for uri, played in self._s.history_seen}
+        parsed = []
+        for item in items:
+            track = item.get("track") if isinstance(item, dict) else None
+            played_at = _parse_ms(item.get("played_at")) if isinstance(item, dict) else None
+            if (
+                not isinstance(track, dict)
+                or not isinstance(track.get("uri"), str)
+                or played_at is None
+            ):
+                continue
+            parsed.append((played_at, str(track["uri"]), track))
+        for played_at, uri, track in sorted(parsed, key=lambda p: p[0]):
+            if (uri, played_at) in seen:
+                continue
+            seen.add((uri, played_at))
+            self._s.history_seen.append([uri, played_at])
+            if self._match_pending(uri, played_at, out) or self._match_remembered(uri, played_at):
+                continue
+            current = self._s.current
+            if (
+                current is not None
+                and current.uri == uri
+                and played_at >= current.started_at_ms - MATCH_WINDOW_MS
+            ):
+                current.listed = True
+                continue
+            duration = int(track.get("duration_ms") or 0)
+            out.append(
+                DetectedPlay(
+                    track_uri=uri,
+                    track={k: v for k, v in track.items() if k not in STRIP_KEYS},
+                    started_at_ms=played_at - duration,
+                    ended_at_ms=played_at,
+                    ms_played=duration,
+                    counted=True,  # Spotify lists only plays of 30 s or more
+                    skipped=False,
+                    source="history",
+                )
+            )
+            self._s.remembered.append(
+                _Remembered(uri, played_at - duration, played_at, until_ms=played_at, matched=True)
+            )
+        return out
+
+    def _match_remembered(self, uri: str, played_at: int) -> bool:
+        """A live play of this track that played_at can belong to: from its start until live
+        observation saw it was over (a play left paused ends at the pause, but Spotify dates it
+        when the next track began). The closest end wins, then the closest start."""
+        candidates = [
+            r
+            for r in self._s.remembered
+            if r.uri == uri
+            and not r.matched
+            and r.started_at_ms - MATCH_WINDOW_MS <= played_at <= r.until_ms + MATCH_WINDOW_MS
+        ]
+        if not candidates:
+            return False
+        best = min(
+            candidates,
+            key=lambda r: (
+                min(abs(r.ended_at_ms - played_at), abs(r.until_ms - played_at)),
+                abs(r.started_at_ms - played_at),
+            ),
+        )
+        best.matched = True
+        return True
+
+    def _match_pending(self, uri: str, played_at: int, out: list[DetectedPlay]) -> bool:
+        """An item for a play whose end was not seen: it ran until played_at (or began there)."""
+        for pending in self._s.pending:
+            play = pending.play
+            if play["track_uri"] != uri:
+                continue
+            start = play["started_at_ms"]
+            duration = int(play["track"].get("duration_ms") or 0)
+            if not start - MATCH_WINDOW_MS <= played_at <= start + duration + MATCH_WINDOW_MS:
+                continue
+            if played_at > start + MATCH_WINDOW_MS:  # played_at is the end
+                play["ended_at_ms"] = max(play["ended_at_ms"], played_at)
+                play["ms_played"] = max(
+                    play["ms_played"], min(duration or played_at - start, played_at - start)
+                )
+            play["counted"] = True
+            play["skipped"] = play["ms_played"] < duration - END_SLACK_MS if duration else False
+            self._s.pending.remove(pending)
+            for remembered in self._s.remembered:
+                if remembered.uri == uri and remembered.started_at_ms == start:
+                    remembered.matched = True
+                    remembered.ended_at_ms = play["ended_at_ms"]
+            out.append(DetectedPlay(**play))
+            return True
+        return False
+
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def _settle(self, at: int) -> list[DetectedPlay]:
+        ready = [p for p in self._s.pending if at - p.latest_end_ms >= SETTLE_MS]
+        self._s.pending = [p for p in self._s.pending if p not in ready]
+        return [DetectedPlay(**p.play) for p in ready]
+
+    def _forget(self, at: int) -> None:
+        horizon = at - REMEMBER_MS
+        self._s.remembered = [r for r in self._s.remembered if r.ended_at_ms >= horizon]
+        self._s.history_seen = [h for h in self._s.history_seen if h[1] >= horizon]
+
+
+def _restarted(body: dict[str, Any], progress: int, elapsed: int, at: int) -> bool:
+    """Did progress go back because the track started over ("previous"), rather than a seek?
+
+    Spotify's `timestamp` is when the state last changed, so `progress - (at - timestamp)` is
+    where playback stood right after the change: 0 for a restart, the target for a seek. Without
+    a plausible timestamp, a jump to near the start counts as a restart.
+    """
+    stamp = body.get("timestamp")
+    if isinstance(stamp, int) and at - elapsed - TOLERANCE_MS <= stamp <= at:
+        return progress - (at - stamp) <= RESTART_POSITION_MS
+    return progress <= RESTART_MS + elapsed
+
+
+def _pause_time(body: dict[str, Any], at: int) -> int:
+    """When playback paused: Spotify's `timestamp` (last state change) when it is plausible."""
+    stamp = body.get("timestamp")
+    if isinstance(stamp, int) and at - STALE_PAUSE_MS <= stamp <= at:
+        return stamp
+    return at
+
+
+def _parse_ms(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return int(parsed.timestamp() * 1000)
+
+
+def _load(data: dict[str, Any]) -> _State:
+    state = _State()
+    if data.get("current"):
+        state.current = _Open(**data["current"])
+    state.remembered = [_Remembered(**r) for r in data.get("remembered", [])]
+    state.pending = [_Pending(**p) for p in data.get("pending", [])]
+    state.history_seen = [list(h) for h in data.get("history_seen", [])]
+    state.last_seen_ms = data.get("last_seen_ms")
+    return state
