@@ -38,7 +38,7 @@ TOLERANCE_MS = 3_000
 # A jump back to within this much of the start (plus the time that passed) is a restart.
 RESTART_MS = 5_000
 # Where playback must stand right after a change for it to be a restart (timestamp known).
-RESTART_POSITION_MS = 1_000
+RESTART_POSITION_MS = 300
 # A play that reached within this much of its end finished rather than being skipped.
 END_SLACK_MS = 5_000
 # recently-played's played_at may be this far from what live observation saw.
@@ -47,6 +47,8 @@ MATCH_WINDOW_MS = 20_000
 REMEMBER_MS = 6 * 3_600_000
 # How long a play with an unseen end waits for recently-played before it is emitted as seen.
 SETTLE_MS = 3_600_000
+# Empty answers (204) for this long while a track was playing mean playback stopped.
+BLANK_CLOSE_MS = 12_000
 # A paused track not seen for this long is over.
 STALE_PAUSE_MS = 3_600_000
 # Observations further apart than this leave a blind spell in between.
@@ -105,6 +107,7 @@ class _Open:
     playing: bool
     paused_at_ms: int | None = None
     listed: bool = False  # recently-played already lists it
+    blank_since_ms: int | None = None  # first empty answer (204) since it was last seen
 
 
 @dataclass
@@ -195,7 +198,8 @@ class Tracker:
         )
         current = self._s.current
         if not is_track:
-            return self._nothing_playing(at)
+            other = body is not None and body.get("currently_playing_type") in ("ad", "episode")
+            return self._something_else(body, at) if other else self._nothing_playing(at)
         assert body is not None and isinstance(item, dict)
         uri = str(item["uri"])
         duration = int(item.get("duration_ms") or 0)
@@ -253,10 +257,41 @@ class Tracker:
         at: int,
         body: dict[str, Any],
     ) -> list[DetectedPlay]:
+        current.blank_since_ms = None
         elapsed = max(0, at - current.last_at_ms)
         moved = progress - current.last_progress_ms
         duration = current.duration_ms or 10**12
         out: list[DetectedPlay] = []
+        stamp = body.get("timestamp")
+        if isinstance(stamp, int) and current.last_at_ms < stamp <= at:
+            # The state changed since we last looked, at `stamp`: where did it stand before and
+            # after? Back to the very start from well into the track is a new play (restart,
+            # "previous", or repeat-one going round), ending exactly then.
+            before = current.last_progress_ms + (
+                stamp - current.last_at_ms if current.playing else 0
+            )
+            after = progress - (at - stamp if playing else 0)
+            if after <= RESTART_POSITION_MS < before - 2_000:
+                end = stamp if current.playing else (current.paused_at_ms or current.last_at_ms)
+                if current.playing:
+                    current.heard_ms += max(
+                        0, min(stamp - current.last_at_ms, duration - current.last_progress_ms)
+                    )
+                finished = before >= duration - END_SLACK_MS
+                out += self._close(
+                    current, end_ms=end, seen_end=True, skipped=not finished, until_ms=at
+                )
+                self._start(
+                    item,
+                    current.uri,
+                    current.duration_ms,
+                    progress,
+                    playing,
+                    at,
+                    body,
+                    previous_end=end,
+                )
+                return out
         if current.playing:
             remaining = max(0, duration - current.last_progress_ms)
             wrapped = (
@@ -363,6 +398,24 @@ class Tracker:
         seen = at - current.last_at_ms <= SEEN_GAP_MS
         return self._close(current, end_ms=end, seen_end=seen, skipped=None, until_ms=at), end
 
+    def _something_else(self, body: dict[str, Any] | None, at: int) -> list[DetectedPlay]:
+        """An ad or an episode plays: the track's play ended when that began (or earlier)."""
+        current = self._s.current
+        if current is None:
+            return []
+        stamp = (body or {}).get("timestamp")
+        began = stamp if isinstance(stamp, int) and current.last_at_ms <= stamp <= at else at
+        if not current.playing:
+            end = current.paused_at_ms or current.last_at_ms
+        else:
+            natural_end = current.last_at_ms + max(
+                0, current.duration_ms - current.last_progress_ms
+            )
+            end = max(current.last_at_ms, min(natural_end, began))
+            current.heard_ms += end - current.last_at_ms
+        seen = at - current.last_at_ms <= SEEN_GAP_MS
+        return self._close(current, end_ms=end, seen_end=seen, until_ms=at)
+
     def _nothing_playing(self, at: int) -> list[DetectedPlay]:
         current = self._s.current
         if current is None:
@@ -380,7 +433,14 @@ class Tracker:
                     seen_end=at - current.last_at_ms <= SEEN_GAP_MS,
                     until_ms=at,
                 )
-            return []  # maybe a glitch, a private session or an ad: wait for more
+            if current.blank_since_ms is None:
+                current.blank_since_ms = at  # one empty answer may be a glitch: wait for more
+                return []
+            if at - current.blank_since_ms < BLANK_CLOSE_MS:
+                return []
+            # Empty for a while: playback stopped somewhere after the last sight. Close it as
+            # last seen; recently-played may still tell how long it really ran.
+            return self._close(current, end_ms=current.last_at_ms, seen_end=False, until_ms=at)
         if at - (current.paused_at_ms or current.last_at_ms) > STALE_PAUSE_MS:
             self._s.current = None
             return self._close(
