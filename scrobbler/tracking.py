@@ -44,7 +44,7 @@ END_SLACK_MS = 5_000
 # recently-played's played_at may be this far from what live observation saw.
 MATCH_WINDOW_MS = 20_000
 # How long live plays are remembered for matching recently-played items (they appear late).
-REMEMBER_MS = 6 * 3_600_000
+REMEMBER_MS = 3 * 3_600_000
 # How long a play with an unseen end waits for recently-played before it is emitted as seen.
 SETTLE_MS = 3_600_000
 # Empty answers (204) for this long while a track was playing mean playback stopped.
@@ -53,7 +53,6 @@ BLANK_CLOSE_MS = 12_000
 STALE_PAUSE_MS = 3_600_000
 # Observations further apart than this leave a blind spell in between.
 SEEN_GAP_MS = 15_000
-STRIP_KEYS = ("available_markets",)
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,8 @@ class _State:
     pending: list[_Pending] = field(default_factory=list)
     history_seen: list[list[Any]] = field(default_factory=list)  # [uri, played_at_ms]
     last_seen_ms: int | None = None  # the last currently-playing answer (200 or 204)
+    # recently-played items older than this were dealt with before (and are forgotten now).
+    history_floor_ms: int | None = None
 
 
 class Tracker:
@@ -159,6 +160,7 @@ class Tracker:
         if observation.endpoint == "recently-played":
             if observation.status == 200 and isinstance(observation.body, dict):
                 out += self._reconcile(observation.body.get("items") or [], at)
+                self._advance_history_floor(at)
         elif observation.status in (200, 204):
             out += self._currently_playing(
                 observation.body if observation.status == 200 else None, at
@@ -238,7 +240,7 @@ class Tracker:
         heard = position if seen_before < started else min(position, max(0, at - seen_before))
         self._s.current = _Open(
             uri=uri,
-            track={k: v for k, v in item.items() if k not in STRIP_KEYS},
+            track=brief_track(item),
             duration_ms=duration,
             started_at_ms=max(started, previous_end) if previous_end is not None else started,
             heard_ms=heard,
@@ -521,8 +523,11 @@ class Tracker:
             ):
                 continue
             parsed.append((played_at, str(track["uri"]), track))
+        floor = self._s.history_floor_ms
+        if floor is not None:  # after the first answer, what is older than memory was seen
+            floor = max(floor, at - REMEMBER_MS)
         for played_at, uri, track in sorted(parsed, key=lambda p: p[0]):
-            if (uri, played_at) in seen:
+            if (uri, played_at) in seen or (floor is not None and played_at < floor):
                 continue
             seen.add((uri, played_at))
             self._s.history_seen.append([uri, played_at])
@@ -540,7 +545,7 @@ class Tracker:
             out.append(
                 DetectedPlay(
                     track_uri=uri,
-                    track={k: v for k, v in track.items() if k not in STRIP_KEYS},
+                    track=brief_track(track),
                     started_at_ms=played_at - duration,
                     ended_at_ms=played_at,
                     ms_played=duration,
@@ -553,6 +558,9 @@ class Tracker:
                 _Remembered(uri, played_at - duration, played_at, until_ms=played_at, matched=True)
             )
         return out
+
+    def _advance_history_floor(self, at: int) -> None:
+        self._s.history_floor_ms = max(self._s.history_floor_ms or 0, at - REMEMBER_MS)
 
     def _match_remembered(self, uri: str, played_at: int) -> bool:
         """A live play of this track that played_at can belong to: from its start until live
@@ -616,6 +624,31 @@ class Tracker:
         self._s.history_seen = [h for h in self._s.history_seen if h[1] >= horizon]
 
 
+def brief_track(item: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a track object the catalog keeps, so the state stays small."""
+    album = item.get("album") if isinstance(item.get("album"), dict) else None
+    artists = [a for a in item.get("artists") or [] if isinstance(a, dict)]
+    brief: dict[str, Any] = {
+        key: item[key] for key in ("type", "uri", "name", "duration_ms", "is_local") if key in item
+    }
+    brief["artists"] = [{"name": a.get("name"), "uri": a.get("uri")} for a in artists]
+    isrc = (
+        (item.get("external_ids") or {}).get("isrc")
+        if isinstance(item.get("external_ids"), dict)
+        else None
+    )
+    if isrc:
+        brief["external_ids"] = {"isrc": isrc}
+    if album is not None:
+        brief["album"] = {
+            "name": album.get("name"),
+            "uri": album.get("uri"),
+            "release_date": album.get("release_date"),
+            "images": (album.get("images") or [])[:1],
+        }
+    return brief
+
+
 def _restarted(body: dict[str, Any], progress: int, elapsed: int, at: int) -> bool:
     """Did progress go back because the track started over ("previous"), rather than a seek?
 
@@ -657,4 +690,5 @@ def _load(data: dict[str, Any]) -> _State:
     state.pending = [_Pending(**p) for p in data.get("pending", [])]
     state.history_seen = [list(h) for h in data.get("history_seen", [])]
     state.last_seen_ms = data.get("last_seen_ms")
+    state.history_floor_ms = data.get("history_floor_ms")
     return state
