@@ -75,6 +75,9 @@ POLL_HISTORY_SECONDS = env.float("POLL_HISTORY_SECONDS", default=30.0 if DEMO_MO
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=500)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=24)
 PLAY_MIN_MS = env.int("PLAY_MIN_MS", default=30_000)
+# A folder: the live poller writes what it sees there, one JSON-lines log per account, for
+# `manage.py replay_polls`. Empty: no logs (they hold listening history: opt in knowingly).
+SPOTIFY_POLL_LOG_DIR = env.str("SPOTIFY_POLL_LOG_DIR", default="")
 # Missing artist images, album covers and release dates: how many to fetch per run, how often.
 METADATA_BATCH_SIZE = env.int("METADATA_BATCH_SIZE", default=20)
 METADATA_INTERVAL_SECONDS = env.float("METADATA_INTERVAL_SECONDS", default=60.0)

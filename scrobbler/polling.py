@@ -7,6 +7,7 @@ every worker: the account is simply not due before then.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
@@ -15,7 +16,8 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +34,7 @@ from scrobbler.spotify.errors import (
     SpotifyRateLimited,
     SpotifyUnavailable,
 )
+from scrobbler.tracking import DetectedPlay, Observation, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -201,26 +204,40 @@ def poll_account(
     realtime = account.poll_mode != PollMode.HISTORY and (force or account.realtime_due_at <= now)
     history = account.poll_mode != PollMode.REALTIME and (force or account.history_due_at <= now)
     recorded = 0
+    tracker = Tracker(account.tracking_state, play_min_ms=settings.PLAY_MIN_MS)
     try:
         if realtime:
-            _poll_currently_playing(account)
+            recorded += _poll_currently_playing(account, tracker)
             account.realtime_due_at = now + timedelta(seconds=settings.POLL_REALTIME_SECONDS)
         if history:
-            recorded = _poll_recently_played(account)
+            recorded += _poll_recently_played(account, tracker)
             account.history_due_at = now + timedelta(seconds=settings.POLL_HISTORY_SECONDS)
     except SpotifyAuthError as exc:
         # accounts.spotify_access_token has marked token failures; a 403 is marked here.
         accounts.spotify_account_needs_relink(account_id=account.pk, reason=str(exc))
-        return _failed(account, FailureKind.AUTH, str(exc), now=now, delay=None)
+        return _failed(account, FailureKind.AUTH, str(exc), now=now, delay=None, tracker=tracker)
     except SpotifyRateLimited as exc:
-        return _failed(account, FailureKind.RATE_LIMIT, str(exc), now=now, delay=exc.retry_after)
+        return _failed(
+            account,
+            FailureKind.RATE_LIMIT,
+            str(exc),
+            now=now,
+            delay=exc.retry_after,
+            tracker=tracker,
+        )
     except SpotifyUnavailable as exc:
-        return _failed(account, FailureKind.NETWORK, str(exc), now=now, delay=None)
+        return _failed(account, FailureKind.NETWORK, str(exc), now=now, delay=None, tracker=tracker)
     except Exception as exc:  # one broken account must never stop the others
         log.exception("poll of spotify account %s failed", account.pk)
         return _failed(
-            account, FailureKind.UNKNOWN, f"{type(exc).__name__}: {exc}", now=now, delay=None
+            account,
+            FailureKind.UNKNOWN,
+            f"{type(exc).__name__}: {exc}",
+            now=now,
+            delay=None,
+            tracker=tracker,
         )
+    account.tracking_state = tracker.state()
     account.next_poll_at = _next_poll_at(account)
     account.claimed_until = None
     account.last_poll_at = account.last_success_at = now
@@ -243,6 +260,25 @@ def poll_account(
     return PollOutcome(account.pk, ok=True, plays_recorded=recorded, due_at=due_at)
 
 
+def log_observation(account: SpotifyAccount, observation: Observation) -> None:
+    """With SPOTIFY_POLL_LOG_DIR set, append what the poller saw to the account's poll log
+    (the JSON lines `manage.py replay_polls` reads): how play-counting bugs get reproduced."""
+    folder = settings.SPOTIFY_POLL_LOG_DIR
+    if not folder:
+        return
+    line = {
+        "at": _from_ms(observation.at_ms).isoformat(timespec="milliseconds"),
+        "endpoint": observation.endpoint,
+        "status": observation.status,
+        "headers": {},
+        "body": observation.body,
+    }
+    path = Path(folder) / f"account-{account.pk}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+
 def _next_poll_at(account: SpotifyAccount) -> datetime:
     if account.poll_mode == PollMode.HISTORY:
         return account.history_due_at
@@ -259,7 +295,13 @@ def backoff_seconds(kind: FailureKind, failures: int, *, rng: random.Random | No
 
 
 def _failed(
-    account: SpotifyAccount, kind: FailureKind, message: str, *, now: datetime, delay: float | None
+    account: SpotifyAccount,
+    kind: FailureKind,
+    message: str,
+    *,
+    now: datetime,
+    delay: float | None,
+    tracker: Tracker,
 ) -> PollOutcome:
     failures = account.failure_count + 1 if account.failure_kind == kind else 1
     if kind == FailureKind.AUTH:
@@ -276,34 +318,26 @@ def _failed(
         failure_kind=kind,
         failure_count=failures,
         last_error=message[:300],
+        tracking_state=tracker.state(),  # what was observed before the failure stays observed
     )
     log.info("poll of spotify account %s failed (%s, #%s): %s", account.pk, kind, failures, message)
     return PollOutcome(account.pk, ok=False, failure=kind, due_at=account.next_poll_at)
 
 
-def _poll_currently_playing(account: SpotifyAccount) -> None:
+def _poll_currently_playing(account: SpotifyAccount, tracker: Tracker) -> int:
+    """One currently-playing observation through the tracking engine; returns plays stored."""
     body = accounts.spotify_call(
         account_id=account.pk,
         request=lambda client: client.current_user_playing_track(),
         known=account,
     )
-    # The play-tracking engine turns these observations into plays; until it does, the newest
-    # observation is kept, in brief, as the starting point of its state.
-    item = body.get("item") if isinstance(body, dict) else None
-    account.tracking_state = {
-        **account.tracking_state,
-        "last_observation": {
-            "at": timezone.now().isoformat(),
-            "item_uri": item.get("uri") if isinstance(item, dict) else None,
-            "type": body.get("currently_playing_type") if isinstance(body, dict) else None,
-            "progress_ms": body.get("progress_ms") if isinstance(body, dict) else None,
-            "is_playing": bool(body.get("is_playing")) if isinstance(body, dict) else False,
-            "timestamp": body.get("timestamp") if isinstance(body, dict) else None,
-        },
-    }
+    at = int(timezone.now().timestamp() * 1000)
+    observation = Observation(at, "currently-playing", 200 if body else 204, body or None)
+    log_observation(account, observation)
+    return plays_record(user_id=account.user_id, detected=tracker.observe(observation))
 
 
-def _poll_recently_played(account: SpotifyAccount) -> int:
+def _poll_recently_played(account: SpotifyAccount, tracker: Tracker) -> int:
     """Read the history after the cursor (less the look-back), page by page, oldest first."""
     after_ms = None
     if account.history_cursor_ms is not None:
@@ -318,7 +352,14 @@ def _poll_recently_played(account: SpotifyAccount) -> int:
             known=account,
         )
         items = body.get("items") if isinstance(body, dict) else None
-        count, newest_ms = history_record(user_id=account.user_id, items=items or [])
+        at = int(timezone.now().timestamp() * 1000)
+        log_observation(
+            account,
+            Observation(at, "recently-played", 200, body if isinstance(body, dict) else None),
+        )
+        count, newest_ms = history_record(
+            user_id=account.user_id, items=items or [], tracker=tracker, at_ms=at
+        )
         recorded += count
         if newest_ms is not None:
             account.history_cursor_ms = max(account.history_cursor_ms or 0, newest_ms)
@@ -330,38 +371,47 @@ def _poll_recently_played(account: SpotifyAccount) -> int:
     return recorded
 
 
-def history_record(*, user_id: int, items: list[Any]) -> tuple[int, int | None]:
-    """Store recently-played items as plays (each item ended at its `played_at`, heard whole).
-
-    Returns (plays newly stored, newest played_at in epoch ms).
-    """
-    parsed: list[tuple[datetime, Any]] = []
+def history_record(
+    *, user_id: int, items: list[Any], tracker: Tracker | None = None, at_ms: int | None = None
+) -> tuple[int, int | None]:
+    """Reconcile recently-played items with what was seen live (the account's `tracker`) and
+    store the plays that come out. Returns (plays newly stored, newest played_at in epoch ms)."""
+    tracker = tracker or Tracker(play_min_ms=settings.PLAY_MIN_MS)
+    at = at_ms if at_ms is not None else int(timezone.now().timestamp() * 1000)
+    detected = tracker.observe(Observation(at, "recently-played", 200, {"items": items}))
+    newest = None
     for item in items:
-        if not isinstance(item, dict):
-            continue
-        played_at = parse_datetime(str(item.get("played_at") or ""))
-        entry = track_entry(item.get("track") or {})
-        if played_at is None or entry is None:
-            continue
-        parsed.append((played_at, entry))
-    if not parsed:
-        return 0, None
-    track_ids = catalog_upsert(entry for _, entry in parsed)
-    plays = []
-    for played_at, entry in parsed:
-        duration = entry.duration_ms or 0
-        plays.append(
-            Play(
-                user_id=user_id,
-                track_id=track_ids[entry.uri],
-                started_at=played_at - timedelta(milliseconds=duration),
-                ended_at=played_at,
-                ms_played=duration,
-                source=Play.Source.HISTORY,
-                counted=True,  # Spotify lists only plays it counted (30 s or more)
-                skipped=False,
-            )
+        played_at = (
+            parse_datetime(str(item.get("played_at") or "")) if isinstance(item, dict) else None
         )
+        if played_at is not None:
+            stamp = int(played_at.timestamp() * 1000)
+            newest = stamp if newest is None else max(newest, stamp)
+    return plays_record(user_id=user_id, detected=detected), newest
+
+
+def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
+    """Store detected plays (catalog first); a listen already stored is not stored again.
+    Returns how many were new."""
+    entries = [(play, track_entry(play.track)) for play in detected]
+    entries = [(play, entry) for play, entry in entries if entry is not None]
+    if not entries:
+        return 0
+    track_ids = catalog_upsert(entry for _, entry in entries if entry is not None)
+    plays = [
+        Play(
+            user_id=user_id,
+            track_id=track_ids[entry.uri],
+            started_at=_from_ms(play.started_at_ms),
+            ended_at=_from_ms(play.ended_at_ms),
+            ms_played=play.ms_played,
+            source=Play.Source.LIVE if play.source == "live" else Play.Source.HISTORY,
+            counted=play.counted,
+            skipped=play.skipped,
+        )
+        for play, entry in entries
+        if entry is not None
+    ]
     stored = set(
         Play.objects.filter(user_id=user_id, ended_at__in={p.ended_at for p in plays}).values_list(
             "track_id", "ended_at"
@@ -370,6 +420,8 @@ def history_record(*, user_id: int, items: list[Any]) -> tuple[int, int | None]:
     new = {(p.track_id, p.ended_at): p for p in plays if (p.track_id, p.ended_at) not in stored}
     # ignore_conflicts: another path may store the same listen between the read and the write.
     Play.objects.bulk_create(new.values(), ignore_conflicts=True)
-    recorded = len(new)
-    newest = max(played_at for played_at, _ in parsed)
-    return recorded, int(newest.timestamp() * 1000)
+    return len(new)
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -160,7 +160,6 @@ class Tracker:
         if observation.endpoint == "recently-played":
             if observation.status == 200 and isinstance(observation.body, dict):
                 out += self._reconcile(observation.body.get("items") or [], at)
-                self._advance_history_floor(at)
         elif observation.status in (200, 204):
             out += self._currently_playing(
                 observation.body if observation.status == 200 else None, at
@@ -202,7 +201,8 @@ class Tracker:
         if not is_track:
             other = body is not None and body.get("currently_playing_type") in ("ad", "episode")
             return self._something_else(body, at) if other else self._nothing_playing(at)
-        assert body is not None and isinstance(item, dict)
+        assert body is not None
+        assert isinstance(item, dict)
         uri = str(item["uri"])
         duration = int(item.get("duration_ms") or 0)
         progress = body.get("progress_ms")
@@ -474,7 +474,7 @@ class Tracker:
             finished = True
         if skipped is None:
             skipped = not finished
-        play = {
+        play: dict[str, Any] = {
             "track_uri": current.uri,
             "track": current.track,
             "started_at_ms": current.started_at_ms,
@@ -523,9 +523,9 @@ class Tracker:
             ):
                 continue
             parsed.append((played_at, str(track["uri"]), track))
+        # Items older than the floor were dealt with by earlier answers. The floor follows
+        # Spotify's own played_at values, not our clock, so clock skew cannot move it.
         floor = self._s.history_floor_ms
-        if floor is not None:  # after the first answer, what is older than memory was seen
-            floor = max(floor, at - REMEMBER_MS)
         for played_at, uri, track in sorted(parsed, key=lambda p: p[0]):
             if (uri, played_at) in seen or (floor is not None and played_at < floor):
                 continue
@@ -557,10 +557,13 @@ class Tracker:
             self._s.remembered.append(
                 _Remembered(uri, played_at - duration, played_at, until_ms=played_at, matched=True)
             )
+        if parsed:
+            newest = max(p[0] for p in parsed)
+            self._s.history_floor_ms = max(floor or 0, newest - REMEMBER_MS)
+            self._s.history_seen = [
+                h for h in self._s.history_seen if h[1] >= self._s.history_floor_ms
+            ]
         return out
-
-    def _advance_history_floor(self, at: int) -> None:
-        self._s.history_floor_ms = max(self._s.history_floor_ms or 0, at - REMEMBER_MS)
 
     def _match_remembered(self, uri: str, played_at: int) -> bool:
         """A live play of this track that played_at can belong to: from its start until live
@@ -621,7 +624,6 @@ class Tracker:
     def _forget(self, at: int) -> None:
         horizon = at - REMEMBER_MS
         self._s.remembered = [r for r in self._s.remembered if r.ended_at_ms >= horizon]
-        self._s.history_seen = [h for h in self._s.history_seen if h[1] >= horizon]
 
 
 def brief_track(item: dict[str, Any]) -> dict[str, Any]:

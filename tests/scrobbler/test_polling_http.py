@@ -93,17 +93,30 @@ def test_new_listens_arrive_with_the_next_history_poll(alice: User, spotify: Sim
     assert Play.objects.filter(user=alice).count() == len(expected)
 
 
-def test_a_realtime_poll_reads_currently_playing(alice: User, spotify: Sim) -> None:
+def test_realtime_polls_record_a_live_play_when_the_track_changes(
+    alice: User, spotify: Sim
+) -> None:
     account = sim_linked_account(alice, spotify, "alice-sp", poll_mode=PollMode.REALTIME)
     spotify.account("alice-sp", profile="steady")
-    spotify.at_segment("alice-sp", lambda s: s["kind"] == "track" and s["is_playing"])
+    segment = spotify.at_segment(
+        "alice-sp", lambda s: s["kind"] == "track" and s["is_playing"] and s["progress_ms"] == 0
+    )
     assert claim_and_poll(account).ok
     account.refresh_from_db()
-    observation = account.tracking_state["last_observation"]
-    assert observation["is_playing"] is True
-    assert observation["item_uri"].startswith("spotify:")
+    assert account.tracking_state["current"]["uri"] == segment["uri"]
     assert requests_to(spotify, "alice-sp", RP) == []  # realtime mode leaves history alone
     assert account.next_poll_at <= timezone.now() + dt.timedelta(seconds=6)
+    # Follow the track every 5 s, as the poller would, until the next track plays.
+    at = (segment["start_ms"] + segment["end_ms"]) // 2
+    while at < segment["end_ms"] + 10_000:
+        at += 5_000
+        spotify.set_clock(at)
+        account.refresh_from_db()
+        claim_and_poll(account)
+    play = Play.objects.get(user=alice)
+    assert play.track.uri == segment["uri"]
+    assert play.source == Play.Source.LIVE
+    assert play.counted
 
 
 def test_a_429_holds_the_account_until_retry_after_for_every_worker(

@@ -67,7 +67,9 @@ def test_recently_played_items_become_plays_once(alice: User) -> None:
 def test_items_without_a_track_or_time_are_ignored(alice: User) -> None:
     now = timezone.now()
     items = [{"track": None, "played_at": now.isoformat()}, {"track": track_object(1)}, "junk"]
-    assert polling.history_record(user_id=alice.pk, items=items) == (0, None)
+    recorded, _ = polling.history_record(user_id=alice.pk, items=items)
+    assert recorded == 0
+    assert not Play.objects.exists()
 
 
 def test_each_due_account_is_claimed_by_one_worker_only(alice: User, bob: User) -> None:
