@@ -214,7 +214,13 @@ class Tracker:
             return []
         progress = int(progress)
         if current.uri != uri:
-            out = self._close_on_change(current, at, new_progress=progress, new_playing=playing)
+            out = self._close_on_change(
+                current,
+                at,
+                new_progress=progress,
+                new_playing=playing,
+                new_stamp=body.get("timestamp"),
+            )
             self._start(item, uri, duration, progress, playing, at, body, previous_end=out[1])
             return out[0]
         return self._same_track(current, item, progress, playing, at, body)
@@ -384,7 +390,7 @@ class Tracker:
         return out
 
     def _close_on_change(
-        self, current: _Open, at: int, *, new_progress: int, new_playing: bool
+        self, current: _Open, at: int, *, new_progress: int, new_playing: bool, new_stamp: Any
     ) -> tuple[list[DetectedPlay], int]:
         """Another track is playing: end the current play; returns the plays and its end."""
         if not current.playing:
@@ -393,6 +399,14 @@ class Tracker:
         remaining = max(0, current.duration_ms - current.last_progress_ms)
         natural_end = current.last_at_ms + remaining
         switched = at - new_progress if new_playing else at
+        if (
+            switched < current.last_at_ms
+            and isinstance(new_stamp, int)
+            and current.last_at_ms <= new_stamp <= at
+        ):
+            switched = (
+                new_stamp  # the new track was seeked: it began by its last change at the latest
+            )
         end = max(current.last_at_ms, min(natural_end, switched))
         current.heard_ms += end - current.last_at_ms
         # Its end was seen when the change showed up within a normal polling gap; after a longer
@@ -537,7 +551,10 @@ class Tracker:
             if (
                 current is not None
                 and current.uri == uri
-                and played_at >= current.started_at_ms - MATCH_WINDOW_MS
+                and current.started_at_ms - MATCH_WINDOW_MS
+                <= played_at
+                <= max(current.last_at_ms, current.started_at_ms + current.duration_ms)
+                + MATCH_WINDOW_MS
             ):
                 current.listed = True
                 continue

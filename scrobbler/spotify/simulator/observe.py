@@ -157,6 +157,8 @@ def score(
             continue
         taken.add(best.index)
         result.matched += 1
-        if play.source == "live":
+        if (
+            play.source == "live" and best.ended_at_ms <= end_ms
+        ):  # cut short by the window: no truth
             result.ms_errors.append(abs(play.ms_played - best.ms_played))
     return result
