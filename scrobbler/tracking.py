@@ -37,8 +37,9 @@ PLAY_MIN_MS = 30_000
 TOLERANCE_MS = 3_000
 # A jump back to within this much of the start (plus the time that passed) is a restart.
 RESTART_MS = 5_000
-# Where playback must stand right after a change for it to be a restart (timestamp known).
-RESTART_POSITION_MS = 300
+# Where playback must stand right after a change for it to be a restart (timestamp known):
+# a restart puts it at 0, and response latency only lowers the estimate.
+RESTART_POSITION_MS = 50
 # A play that reached within this much of its end finished rather than being skipped.
 END_SLACK_MS = 5_000
 # recently-played's played_at may be this far from what live observation saw.

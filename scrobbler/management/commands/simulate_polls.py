@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 out.write(json.dumps(record, separators=(",", ":")) + "\n")
         if options["truth"]:
             with open(options["truth"], "w", encoding="utf-8") as out:
-                for play in listener.plays(START_MS, end):
+                for play in listener.plays(START_MS, end, overlapping=True):
                     observed = play.index in watched.observed_plays
                     out.write(
                         json.dumps(
