@@ -75,6 +75,10 @@ POLL_HISTORY_SECONDS = env.float("POLL_HISTORY_SECONDS", default=30.0 if DEMO_MO
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=500)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=24)
 PLAY_MIN_MS = env.int("PLAY_MIN_MS", default=30_000)
+# Optionally, a play also counts once this share of the track was heard (e.g. 0.5); unset: off.
+PLAY_MIN_RATIO = env.float("PLAY_MIN_RATIO", default=None)
+# A track becomes a favourite once it has this many counted plays (or when the user likes it).
+FAVORITE_THRESHOLD = env.int("FAVORITE_THRESHOLD", default=10)
 # A folder: the live poller writes what it sees there, one JSON-lines log per account, for
 # `manage.py replay_polls`. Empty: no logs (they hold listening history: opt in knowingly).
 SPOTIFY_POLL_LOG_DIR = env.str("SPOTIFY_POLL_LOG_DIR", default="")

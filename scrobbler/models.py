@@ -362,3 +362,19 @@ class Invite(models.Model):
         if self.expires_at <= now:
             return Invite.Status.EXPIRED
         return Invite.Status.UNUSED
+
+
+class TrackLike(models.Model):
+    """A track the user marked as liked (favourites also include tracks played often enough)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes"
+    )
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "track"], name="tracklike_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} likes {self.track}"

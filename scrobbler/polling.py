@@ -204,7 +204,11 @@ def poll_account(
     realtime = account.poll_mode != PollMode.HISTORY and (force or account.realtime_due_at <= now)
     history = account.poll_mode != PollMode.REALTIME and (force or account.history_due_at <= now)
     recorded = 0
-    tracker = Tracker(account.tracking_state, play_min_ms=settings.PLAY_MIN_MS)
+    tracker = Tracker(
+        account.tracking_state,
+        play_min_ms=settings.PLAY_MIN_MS,
+        play_min_ratio=settings.PLAY_MIN_RATIO,
+    )
     try:
         if realtime:
             recorded += _poll_currently_playing(account, tracker)
@@ -376,7 +380,9 @@ def history_record(
 ) -> tuple[int, int | None]:
     """Reconcile recently-played items with what was seen live (the account's `tracker`) and
     store the plays that come out. Returns (plays newly stored, newest played_at in epoch ms)."""
-    tracker = tracker or Tracker(play_min_ms=settings.PLAY_MIN_MS)
+    tracker = tracker or Tracker(
+        play_min_ms=settings.PLAY_MIN_MS, play_min_ratio=settings.PLAY_MIN_RATIO
+    )
     at = at_ms if at_ms is not None else int(timezone.now().timestamp() * 1000)
     detected = tracker.observe(Observation(at, "recently-played", 200, {"items": items}))
     newest = None

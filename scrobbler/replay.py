@@ -38,9 +38,11 @@ def read_poll_log(lines: Iterable[str]) -> Iterator[Observation]:
         yield Observation(int(at.timestamp() * 1000), endpoint, status, body)
 
 
-def replay(observations: Iterable[Observation], *, play_min_ms: int) -> Iterator[DetectedPlay]:
+def replay(
+    observations: Iterable[Observation], *, play_min_ms: int, play_min_ratio: float | None = None
+) -> Iterator[DetectedPlay]:
     """The plays the engine detects in these observations, the open one included at the end."""
-    tracker = Tracker(play_min_ms=play_min_ms)
+    tracker = Tracker(play_min_ms=play_min_ms, play_min_ratio=play_min_ratio)
     last = None
     for observation in observations:
         last = observation.at_ms

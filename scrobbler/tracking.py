@@ -339,7 +339,17 @@ class Tracker:
                     previous_end=end,
                 )
                 return out
-            if elapsed > remaining + TOLERANCE_MS and abs(moved - elapsed) > TOLERANCE_MS:
+            # A change (seek) the timestamp dates before the track could have ended keeps it one play.
+            seeked_in_time = (
+                isinstance(stamp, int)
+                and current.last_at_ms < stamp <= at
+                and stamp - current.last_at_ms <= remaining
+            )
+            if (
+                elapsed > remaining + TOLERANCE_MS
+                and abs(moved - elapsed) > TOLERANCE_MS
+                and not seeked_in_time
+            ):
                 # Longer than the rest of the track, and not where continuous play would be:
                 # it ended unseen and the same track started again.
                 end = current.last_at_ms + remaining
@@ -546,7 +556,7 @@ class Tracker:
                 continue
             seen.add((uri, played_at))
             self._s.history_seen.append([uri, played_at])
-            if self._match_pending(uri, played_at, out) or self._match_remembered(uri, played_at):
+            if self._match_remembered(uri, played_at, out):
                 continue
             current = self._s.current
             if (
@@ -583,16 +593,27 @@ class Tracker:
             ]
         return out
 
-    def _match_remembered(self, uri: str, played_at: int) -> bool:
+    def _match_remembered(self, uri: str, played_at: int, out: list[DetectedPlay]) -> bool:
         """A live play of this track that played_at can belong to: from its start until live
         observation saw it was over (a play left paused ends at the pause, but Spotify dates it
-        when the next track began). The closest end wins, then the closest start."""
+        when the next track began; a play whose end went unseen may have run to its natural
+        end). The closest end wins, then the closest start. A held-back play is completed."""
+        pending = {(p.play["track_uri"], p.play["started_at_ms"]): p for p in self._s.pending}
+
+        def latest(r: _Remembered) -> int:
+            held = pending.get((r.uri, r.started_at_ms))
+            if held is None:
+                return r.until_ms
+            return max(
+                r.until_ms, r.started_at_ms + int(held.play["track"].get("duration_ms") or 0)
+            )
+
         candidates = [
             r
             for r in self._s.remembered
             if r.uri == uri
             and not r.matched
-            and r.started_at_ms - MATCH_WINDOW_MS <= played_at <= r.until_ms + MATCH_WINDOW_MS
+            and r.started_at_ms - MATCH_WINDOW_MS <= played_at <= latest(r) + MATCH_WINDOW_MS
         ]
         if not candidates:
             return False
@@ -604,33 +625,27 @@ class Tracker:
             ),
         )
         best.matched = True
+        held = pending.get((best.uri, best.started_at_ms))
+        if held is not None:
+            out.append(self._complete(held, best, played_at))
         return True
 
-    def _match_pending(self, uri: str, played_at: int, out: list[DetectedPlay]) -> bool:
-        """An item for a play whose end was not seen: it ran until played_at (or began there)."""
-        for pending in self._s.pending:
-            play = pending.play
-            if play["track_uri"] != uri:
-                continue
-            start = play["started_at_ms"]
-            duration = int(play["track"].get("duration_ms") or 0)
-            if not start - MATCH_WINDOW_MS <= played_at <= start + duration + MATCH_WINDOW_MS:
-                continue
-            if played_at > start + MATCH_WINDOW_MS:  # played_at is the end
-                play["ended_at_ms"] = max(play["ended_at_ms"], played_at)
-                play["ms_played"] = max(
-                    play["ms_played"], min(duration or played_at - start, played_at - start)
-                )
-            play["counted"] = True
-            play["skipped"] = play["ms_played"] < duration - END_SLACK_MS if duration else False
-            self._s.pending.remove(pending)
-            for remembered in self._s.remembered:
-                if remembered.uri == uri and remembered.started_at_ms == start:
-                    remembered.matched = True
-                    remembered.ended_at_ms = play["ended_at_ms"]
-            out.append(DetectedPlay(**play))
-            return True
-        return False
+    def _complete(self, held: _Pending, remembered: _Remembered, played_at: int) -> DetectedPlay:
+        """recently-played lists a play whose end we did not see: it ran until played_at (when
+        that is its end rather than its start), and Spotify counted it."""
+        play = held.play
+        start = play["started_at_ms"]
+        duration = int(play["track"].get("duration_ms") or 0)
+        if played_at > start + MATCH_WINDOW_MS:
+            play["ended_at_ms"] = max(play["ended_at_ms"], played_at)
+            play["ms_played"] = max(
+                play["ms_played"], min(duration or played_at - start, played_at - start)
+            )
+        play["counted"] = True
+        play["skipped"] = play["ms_played"] < duration - END_SLACK_MS if duration else False
+        self._s.pending.remove(held)
+        remembered.ended_at_ms = play["ended_at_ms"]
+        return DetectedPlay(**play)
 
     # --- housekeeping -------------------------------------------------------------------------
 

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from scrobbler import favourites as favourites_service
 from scrobbler import registration, system
 from scrobbler.context_processors import THEME_COOKIE, THEMES
 from scrobbler.forms import SignUpForm
-from scrobbler.models import JobRun, Play, SpotifyAccount
+from scrobbler.models import JobRun, Play, SpotifyAccount, Track, User
 from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_expires_soon
 
 RECENT_PLAYS_SHOWN = 20
@@ -24,12 +27,15 @@ JOB_RUNS_SHOWN = 10
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "scrobbler/welcome.html")
-    plays = (
+    plays = list(
         Play.objects.for_user(request.user)
         .select_related("track__album")
         .prefetch_related("track__artists")
         .order_by("-ended_at")[:RECENT_PLAYS_SHOWN]
     )
+    liked = favourites_service.liked_track_ids(_user(request), [p.track_id for p in plays])
+    for play in plays:
+        play.liked = play.track_id in liked  # type: ignore[attr-defined]
     account = SpotifyAccount.objects.filter(user=request.user).first()
     context = {
         "plays": plays,
@@ -131,3 +137,45 @@ def system_status(request: HttpRequest) -> HttpResponse:
 def worker_check(request: HttpRequest) -> HttpResponse:
     system.worker_check_request()
     return redirect("system-status")
+
+
+@require_GET
+@login_required
+def favourites(request: HttpRequest) -> HttpResponse:
+    context = {
+        "tracks": favourites_service.favourite_tracks(_user(request)),
+        "threshold": settings.FAVORITE_THRESHOLD,
+    }
+    return render(request, "scrobbler/favourites.html", context)
+
+
+@require_POST
+@login_required
+def track_like(request: HttpRequest, track_id: int) -> HttpResponse:
+    return _set_like(request, track_id, liked=True)
+
+
+@require_POST
+@login_required
+def track_unlike(request: HttpRequest, track_id: int) -> HttpResponse:
+    return _set_like(request, track_id, liked=False)
+
+
+def _set_like(request: HttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
+    track = get_object_or_404(Track, pk=track_id)
+    if liked:
+        favourites_service.track_like(user=_user(request), track=track)
+    else:
+        favourites_service.track_unlike(user=_user(request), track=track)
+    if request.headers.get("HX-Request"):
+        context = {"track_id": track.pk, "liked": liked}
+        return render(request, "scrobbler/partials/like_button.html", context)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("favourites")
+    return HttpResponseRedirect(target)
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user

@@ -263,3 +263,14 @@ def test_history_quirks_do_not_create_duplicates_for_steady_listening() -> None:
     result = score(listener, watched, detected, start_ms=T0, end_ms=end)
     assert result.duplicates == 0
     assert result.f1 >= 0.995
+
+
+def test_a_ratio_rule_counts_short_tracks_heard_mostly() -> None:
+    short = 20 * S
+    observations = [cp(t, A, t, duration=short) for t in range(0, short, 5 * S)] + follow(
+        B, short, 40 * S
+    )
+    tracker = Tracker(play_min_ratio=0.5)
+    plays = [p for o in observations for p in tracker.observe(o)]
+    assert plays[0].track_uri == A
+    assert plays[0].counted

@@ -29,7 +29,13 @@ class Command(BaseCommand):
                 raise CommandError(f"no user {options['user']!r}")
         try:
             with open(options["log"], encoding="utf-8") as log:
-                plays = list(replay(read_poll_log(log), play_min_ms=settings.PLAY_MIN_MS))
+                plays = list(
+                    replay(
+                        read_poll_log(log),
+                        play_min_ms=settings.PLAY_MIN_MS,
+                        play_min_ratio=settings.PLAY_MIN_RATIO,
+                    )
+                )
         except OSError as exc:
             raise CommandError(f"cannot read {options['log']}: {exc.strerror}") from exc
         except PollLogError as exc:
