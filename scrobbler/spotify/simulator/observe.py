@@ -50,7 +50,7 @@ def watch(
     while t <= end_ms:
         at = t + rng.randint(0, plan.jitter_ms)
         t += plan.interval_ms
-        if any(a <= at < b for a, b in plan.blind):
+        if at > end_ms or any(a <= at < b for a, b in plan.blind):
             continue
         if rng.random() < plan.error_rate:
             status = rng.choice([0, 429, 500, 502, 503])
