@@ -287,20 +287,17 @@ class Tracker:
                         0, min(stamp - current.last_at_ms, duration - current.last_progress_ms)
                     )
                 finished = before >= duration - END_SLACK_MS
-                out += self._close(
-                    current, end_ms=end, seen_end=True, skipped=not finished, until_ms=at
-                )
-                self._start(
+                return out + self._again(
+                    current,
                     item,
-                    current.uri,
-                    current.duration_ms,
+                    body,
+                    at,
                     progress,
                     playing,
-                    at,
-                    body,
-                    previous_end=end,
+                    end=end,
+                    seen_end=True,
+                    skipped=not finished,
                 )
-                return out
         if current.playing:
             remaining = max(0, duration - current.last_progress_ms)
             wrapped = (
@@ -311,34 +308,16 @@ class Tracker:
                 # Repeat-one (or a new play of the same track) went round the end.
                 end = current.last_at_ms + remaining
                 current.heard_ms += remaining
-                out += self._close(current, end_ms=end, seen_end=True, until_ms=at)
-                self._start(
-                    item,
-                    current.uri,
-                    current.duration_ms,
-                    progress,
-                    playing,
-                    at,
-                    body,
-                    previous_end=end,
+                return out + self._again(
+                    current, item, body, at, progress, playing, end=end, seen_end=True
                 )
-                return out
             if moved < -TOLERANCE_MS and _restarted(body, progress, elapsed, at):
                 # Back to the start: "previous" restarted it, a new play.
                 end = max(current.last_at_ms, at - progress)
                 current.heard_ms += min(end - current.last_at_ms, remaining)
-                out += self._close(current, end_ms=end, seen_end=True, skipped=True, until_ms=at)
-                self._start(
-                    item,
-                    current.uri,
-                    current.duration_ms,
-                    progress,
-                    playing,
-                    at,
-                    body,
-                    previous_end=end,
+                return out + self._again(
+                    current, item, body, at, progress, playing, end=end, seen_end=True, skipped=True
                 )
-                return out
             # A change (seek) the timestamp dates before the track could have ended keeps it one play.
             seeked_in_time = (
                 isinstance(stamp, int)
@@ -354,18 +333,9 @@ class Tracker:
                 # it ended unseen and the same track started again.
                 end = current.last_at_ms + remaining
                 current.heard_ms += remaining
-                out += self._close(current, end_ms=end, seen_end=False, until_ms=at)
-                self._start(
-                    item,
-                    current.uri,
-                    current.duration_ms,
-                    progress,
-                    playing,
-                    at,
-                    body,
-                    previous_end=end,
+                return out + self._again(
+                    current, item, body, at, progress, playing, end=end, seen_end=False
                 )
-                return out
             # Continuous play, a seek, or a pause in between: what passed while playing counts,
             # bounded by both the elapsed time and (without seeks) how far progress moved.
             if abs(moved - elapsed) <= TOLERANCE_MS:
@@ -378,18 +348,9 @@ class Tracker:
             # Resumed (maybe after a seek): heard at most what progress moved since the pause.
             if moved < -TOLERANCE_MS and _restarted(body, progress, elapsed, at):
                 end = current.paused_at_ms or current.last_at_ms
-                out += self._close(current, end_ms=end, seen_end=True, skipped=True, until_ms=at)
-                self._start(
-                    item,
-                    current.uri,
-                    current.duration_ms,
-                    progress,
-                    playing,
-                    at,
-                    body,
-                    previous_end=end,
+                return out + self._again(
+                    current, item, body, at, progress, playing, end=end, seen_end=True, skipped=True
                 )
-                return out
             current.heard_ms += max(0, min(moved, elapsed))
         current.last_at_ms = at
         current.last_progress_ms = progress
@@ -398,6 +359,26 @@ class Tracker:
         elif current.playing or current.paused_at_ms is None:
             current.paused_at_ms = _pause_time(body, at)
         current.playing = playing
+        return out
+
+    def _again(
+        self,
+        current: _Open,
+        item: dict[str, Any],
+        body: dict[str, Any],
+        at: int,
+        progress: int,
+        playing: bool,
+        *,
+        end: int,
+        seen_end: bool,
+        skipped: bool | None = None,
+    ) -> list[DetectedPlay]:
+        """The current play is over at `end` and the same track plays again: a new play."""
+        out = self._close(current, end_ms=end, seen_end=seen_end, skipped=skipped, until_ms=at)
+        self._start(
+            item, current.uri, current.duration_ms, progress, playing, at, body, previous_end=end
+        )
         return out
 
     def _close_on_change(
