@@ -108,6 +108,7 @@ class _Open:
     paused_at_ms: int | None = None
     listed: bool = False  # recently-played already lists it
     blank_since_ms: int | None = None  # first empty answer (204) since it was last seen
+    earliest_ms: int | None = None  # when its start is unsure (see _start)
 
 
 @dataclass
@@ -117,6 +118,7 @@ class _Remembered:
     ended_at_ms: int
     until_ms: int  # when live observation saw that it was over (after a pause: much later)
     matched: bool = False
+    earliest_ms: int | None = None  # its start is unsure: it began no earlier than this
 
 
 @dataclass
@@ -255,6 +257,7 @@ class Tracker:
             last_progress_ms=position,
             playing=playing,
             paused_at_ms=None if playing else _pause_time(body, at),
+            earliest_ms=_unsure_start(body, started, seen_before, at),
         )
 
     def _same_track(
@@ -497,6 +500,7 @@ class Tracker:
                 play["ended_at_ms"],
                 until_ms=max(until_ms or end_ms, end_ms),
                 matched=current.listed,
+                earliest_ms=current.earliest_ms,
             )
         )
         if not seen_end and not current.listed:
@@ -594,7 +598,9 @@ class Tracker:
             for r in self._s.remembered
             if r.uri == uri
             and not r.matched
-            and r.started_at_ms - MATCH_WINDOW_MS <= played_at <= latest(r) + MATCH_WINDOW_MS
+            and min(r.started_at_ms, r.earliest_ms or r.started_at_ms) - MATCH_WINDOW_MS
+            <= played_at
+            <= latest(r) + MATCH_WINDOW_MS
         ]
         if not candidates:
             return False
@@ -663,6 +669,16 @@ def brief_track(item: dict[str, Any]) -> dict[str, Any]:
             "images": (album.get("images") or [])[:1],
         }
     return brief
+
+
+def _unsure_start(body: dict[str, Any], started: int, seen_before: int, at: int) -> int | None:
+    """First seen after a blind spell, and its state changed after the start we computed (a seek
+    while we were not looking): it may have begun any time since we last saw something else."""
+    stamp = body.get("timestamp")
+    blind = at - seen_before > SEEN_GAP_MS
+    if blind and isinstance(stamp, int) and stamp > started + TOLERANCE_MS and seen_before > 0:
+        return seen_before
+    return None
 
 
 def _restarted(body: dict[str, Any], progress: int, elapsed: int, at: int) -> bool:
