@@ -536,7 +536,9 @@ class Tracker:
         # Items older than the floor were dealt with by earlier answers. The floor follows
         # Spotify's own played_at values, not our clock, so clock skew cannot move it.
         floor = self._s.history_floor_ms
-        for played_at, uri, track in sorted(parsed, key=lambda p: p[0]):
+        # Newest first: the newest items are the least ambiguous (their plays' ends are known),
+        # and matching them first keeps an older item from taking a newer play by its start.
+        for played_at, uri, track in sorted(parsed, key=lambda p: p[0], reverse=True):
             if (uri, played_at) in seen or (floor is not None and played_at < floor):
                 continue
             seen.add((uri, played_at))
