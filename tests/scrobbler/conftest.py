@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from pytest_django import Settings
 
 from scrobbler.spotify.simulator.server import make_server
 from tests.scrobbler.simulator.conftest import T0, Sim
@@ -34,3 +35,11 @@ def sim(sim_server: str) -> Iterator[Sim]:
         helper.set_clock(T0)
         yield helper
         helper.control("POST", "reset")
+
+
+@pytest.fixture
+def spotify(settings: Settings, sim: Sim) -> Sim:
+    """Encore pointed at the simulator."""
+    settings.SPOTIFY_API_BASE_URL = sim.api
+    settings.SPOTIFY_ACCOUNTS_BASE_URL = sim.accounts
+    return sim

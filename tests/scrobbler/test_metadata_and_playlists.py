@@ -13,12 +13,9 @@ from tests.scrobbler.spotify_helpers import sim_linked_account
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def spotify(settings: Settings, sim: Sim) -> Sim:
-    settings.SPOTIFY_API_BASE_URL = sim.api
-    settings.SPOTIFY_ACCOUNTS_BASE_URL = sim.accounts
+@pytest.fixture(autouse=True)
+def large_metadata_batches(settings: Settings) -> None:
     settings.METADATA_BATCH_SIZE = 500
-    return sim
 
 
 def test_artist_images_are_fetched_once_per_artist(alice: User, spotify: Sim) -> None:

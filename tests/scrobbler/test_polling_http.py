@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from pytest_django import Settings
 
 from scrobbler import polling
 from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount, User
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.django_db
 
 RP = "v1/me/player/recently-played"
 CP = "v1/me/player/currently-playing"
-
-
-@pytest.fixture
-def spotify(settings: Settings, sim: Sim) -> Sim:
-    settings.SPOTIFY_API_BASE_URL = sim.api
-    settings.SPOTIFY_ACCOUNTS_BASE_URL = sim.accounts
-    return sim
 
 
 def claim_and_poll(

@@ -21,14 +21,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def spotify(settings: Settings, sim: Sim) -> Sim:
-    """Encore pointed at the simulator."""
-    settings.SPOTIFY_API_BASE_URL = sim.api
-    settings.SPOTIFY_ACCOUNTS_BASE_URL = sim.accounts
-    return sim
-
-
-@pytest.fixture
 def alice_client(client: Client, alice: User) -> Client:
     client.force_login(alice)
     return client
