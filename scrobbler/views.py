@@ -16,7 +16,8 @@ from scrobbler import favourites as favourites_service
 from scrobbler import registration, system
 from scrobbler.context_processors import THEME_COOKIE, THEMES
 from scrobbler.forms import SignUpForm
-from scrobbler.models import JobRun, Play, SpotifyAccount, Track, User
+from scrobbler.http import signed_in_user
+from scrobbler.models import JobRun, Play, SpotifyAccount, Track
 from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_expires_soon
 
 RECENT_PLAYS_SHOWN = 20
@@ -33,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .prefetch_related("track__artists")
         .order_by("-ended_at")[:RECENT_PLAYS_SHOWN]
     )
-    liked = favourites_service.liked_track_ids(_user(request), [p.track_id for p in plays])
+    liked = favourites_service.liked_track_ids(signed_in_user(request), [p.track_id for p in plays])
     for play in plays:
         play.liked = play.track_id in liked  # type: ignore[attr-defined]
     account = SpotifyAccount.objects.filter(user=request.user).first()
@@ -143,7 +144,7 @@ def worker_check(request: HttpRequest) -> HttpResponse:
 @login_required
 def favourites(request: HttpRequest) -> HttpResponse:
     context = {
-        "tracks": favourites_service.favourite_tracks(_user(request)),
+        "tracks": favourites_service.favourite_tracks(signed_in_user(request)),
         "threshold": settings.FAVORITE_THRESHOLD,
     }
     return render(request, "scrobbler/favourites.html", context)
@@ -164,9 +165,9 @@ def track_unlike(request: HttpRequest, track_id: int) -> HttpResponse:
 def _set_like(request: HttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
     track = get_object_or_404(Track, pk=track_id)
     if liked:
-        favourites_service.track_like(user=_user(request), track=track)
+        favourites_service.track_like(user=signed_in_user(request), track=track)
     else:
-        favourites_service.track_unlike(user=_user(request), track=track)
+        favourites_service.track_unlike(user=signed_in_user(request), track=track)
     if request.headers.get("HX-Request"):
         context = {"track_id": track.pk, "liked": liked}
         return render(request, "scrobbler/partials/like_button.html", context)
@@ -174,8 +175,3 @@ def _set_like(request: HttpRequest, track_id: int, *, liked: bool) -> HttpRespon
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("favourites")
     return HttpResponseRedirect(target)
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user

@@ -8,19 +8,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from scrobbler.models import SpotifyAccount, SpotifyWaitlistEntry, User
+from scrobbler.http import signed_in_user
+from scrobbler.models import SpotifyAccount, SpotifyWaitlistEntry
 from scrobbler.spotify import accounts
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 @require_GET
 @login_required
 def spotify_account(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     account = SpotifyAccount.objects.filter(user=user).first()
     context = {
         "account": account,
@@ -37,7 +33,7 @@ def spotify_account(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def spotify_link(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     if not accounts.spotify_link_allowed(user=user):
         accounts.spotify_waitlist_join(user=user)
         return redirect("spotify-account")
@@ -52,7 +48,7 @@ def spotify_link(request: HttpRequest) -> HttpResponse:
 def spotify_callback(request: HttpRequest) -> HttpResponse:
     try:
         accounts.spotify_link_complete(
-            user=_user(request),
+            user=signed_in_user(request),
             session=request.session,
             state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),
@@ -70,7 +66,7 @@ def spotify_callback(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def spotify_unlink(request: HttpRequest) -> HttpResponse:
-    if accounts.spotify_unlink(user=_user(request)):
+    if accounts.spotify_unlink(user=signed_in_user(request)):
         messages.success(
             request, "Spotify is unlinked and its tokens are deleted. Your history stays."
         )
