@@ -551,8 +551,7 @@ class Tracker:
                 and current.uri == uri
                 and current.started_at_ms - MATCH_WINDOW_MS
                 <= played_at
-                <= max(current.last_at_ms, current.started_at_ms + current.duration_ms)
-                + MATCH_WINDOW_MS
+                <= self._latest_end(current, at) + MATCH_WINDOW_MS
             ):
                 current.listed = True
                 continue
@@ -579,6 +578,13 @@ class Tracker:
                 h for h in self._s.history_seen if h[1] >= self._s.history_floor_ms
             ]
         return out
+
+    def _latest_end(self, current: _Open, at: int) -> int:
+        """The latest the open play can have ended: by its natural end if it was playing when
+        last seen, but any time until now if it was paused (it may have resumed unseen)."""
+        if not current.playing:
+            return at
+        return max(current.last_at_ms, current.started_at_ms + current.duration_ms)
 
     def _match_remembered(self, uri: str, played_at: int, out: list[DetectedPlay]) -> bool:
         """A live play of this track that played_at can belong to: from its start until live

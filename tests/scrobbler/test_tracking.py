@@ -278,3 +278,15 @@ def test_a_ratio_rule_counts_short_tracks_heard_mostly() -> None:
     plays = [p for o in observations for p in tracker.observe(o)]
     assert plays[0].track_uri == A
     assert plays[0].counted
+
+
+def test_a_paused_play_resumed_unseen_is_matched_by_history_before_it_closes() -> None:
+    observations = [
+        *follow(A, 0, 60 * S),
+        cp(60 * S, A, 58 * S, playing=False, stamp=58 * S),
+        # Blind from here; meanwhile A resumed at 600 s and finished at 742 s.
+        rp(2_000 * S, (A, 742 * S)),  # history answers before currently-playing does
+        cp(2_005 * S, B, 3 * S),
+    ]
+    plays = run(*observations)
+    assert [(p.track_uri, p.source) for p in plays] == [(A, "live"), (B, "live")]
