@@ -32,6 +32,7 @@ class TrackEntry:
     isrc: str
     album: CatalogEntry | None
     artists: list[CatalogEntry]
+    album_artists: list[CatalogEntry] = field(default_factory=list)  # the album's own credits
 
 
 def track_entry(item: Mapping[str, Any]) -> TrackEntry | None:
@@ -69,6 +70,13 @@ def track_entry(item: Mapping[str, Any]) -> TrackEntry | None:
         )
     external_ids = item.get("external_ids") if isinstance(item.get("external_ids"), Mapping) else {}
     duration = item.get("duration_ms")
+    album_artists = []
+    if album is not None and album_object is not None:
+        for a in album_object.get("artists") or []:
+            credit = str(a.get("name") or "").strip() if isinstance(a, Mapping) else ""
+            if credit:
+                credit_uri = str(a["uri"]) if a.get("uri") and not is_local else local_uri(credit)
+                album_artists.append(CatalogEntry(uri=credit_uri, name=credit))
     return TrackEntry(
         uri=uri,
         name=name,
@@ -76,6 +84,7 @@ def track_entry(item: Mapping[str, Any]) -> TrackEntry | None:
         isrc=str((external_ids or {}).get("isrc") or "")[:12],
         album=album,
         artists=artists,
+        album_artists=album_artists or artists[:1],
     )
 
 
@@ -88,7 +97,7 @@ def catalog_upsert(entries: Iterable[TrackEntry]) -> dict[str, int]:
     tracks = {entry.uri: entry for entry in entries}
     if not tracks:
         return {}
-    artists = {a.uri: a for t in tracks.values() for a in t.artists}
+    artists = {a.uri: a for t in tracks.values() for a in (*t.artists, *t.album_artists)}
     albums = {t.album.uri: t.album for t in tracks.values() if t.album is not None}
     Artist.objects.bulk_create(
         [Artist(uri=a.uri, name=a.name[:500]) for a in artists.values()],
@@ -132,7 +141,7 @@ def catalog_upsert(entries: Iterable[TrackEntry]) -> dict[str, int]:
         Album.artists.through(album_id=album_ids[t.album.uri], artist_id=artist_ids[a.uri])
         for t in tracks.values()
         if t.album is not None
-        for a in t.artists[:1]
+        for a in t.album_artists
     ]
     Album.artists.through.objects.bulk_create(album_artists, ignore_conflicts=True)
     return track_ids

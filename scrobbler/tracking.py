@@ -675,6 +675,11 @@ def brief_track(item: dict[str, Any]) -> dict[str, Any]:
             "uri": album.get("uri"),
             "release_date": album.get("release_date"),
             "images": (album.get("images") or [])[:1],
+            "artists": [
+                {"name": a.get("name"), "uri": a.get("uri")}
+                for a in album.get("artists") or []
+                if isinstance(a, dict)
+            ],
         }
     return brief
 

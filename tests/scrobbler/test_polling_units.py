@@ -29,6 +29,9 @@ def track_object(n: int, *, duration_ms: int = 200_000, local: bool = False) -> 
         "album": {
             "name": f"Album {n}",
             "uri": None if local else f"spotify:album:{ident}",
+            "artists": [
+                {"name": "Various Artists", "uri": None if local else "spotify:artist:" + "V" * 22}
+            ],
             "release_date": "2024-05-01",
             "images": [{"url": f"https://img.example/{n}.jpg", "width": 640, "height": 640}],
         },
@@ -103,3 +106,13 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     assert all(d <= cap for d in delays)
     assert delays[-1] >= cap / 2
     assert delays[4] > delays[0]
+
+
+def test_albums_are_credited_to_their_own_artists(alice: User) -> None:
+    from scrobbler.models import Album
+
+    polling.history_record(user_id=alice.pk, items=[item(7, timezone.now())])
+    album = Album.objects.get(name="Album 7")
+    assert [a.name for a in album.artists.all()] == ["Various Artists"]
+    track = Track.objects.get(name="Song 7")
+    assert [a.name for a in track.artists.all()] == ["Artist 7"]
