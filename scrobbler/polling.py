@@ -13,7 +13,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -96,9 +96,8 @@ def poll_due(
     *, now: datetime | None = None, limit: int | None = None, concurrency: int | None = None
 ) -> list[PollOutcome]:
     """Claim what is due and poll it concurrently; a slow account holds one thread, not the rest."""
-    now = now or timezone.now()
-    ids = poll_claim_due(now=now, limit=limit or settings.POLL_BATCH_SIZE)
-    return poll_accounts(ids, concurrency=concurrency)
+    claimed = _claim(now=now or timezone.now(), limit=limit or settings.POLL_BATCH_SIZE)
+    return poll_accounts(claimed, concurrency=concurrency)
 
 
 def poll_run(
@@ -118,7 +117,55 @@ def poll_run(
     """
     threads = concurrency or settings.POLL_CONCURRENCY
     deadline = None if seconds is None else time.monotonic() + seconds
-    work: queue.Queue[SpotifyAccount] = queue.Queue()
+
+    def feed(work: queue.Queue[SpotifyAccount | int]) -> None:
+        while deadline is None or time.monotonic() < deadline:
+            room = 2 * threads - work.qsize()
+            claimed = _claim(now=timezone.now(), limit=room) if room > 0 else []
+            for account in claimed:
+                work.put(account)
+            if len(claimed) < room:
+                time.sleep(idle_sleep)
+
+    try:
+        return _poll_with_threads(threads, feed, force=False, on_outcome=on_outcome)
+    finally:
+        connection.close()  # the claims' connection; the next run opens a fresh one
+
+
+def poll_accounts(
+    accounts: Sequence[SpotifyAccount | int],
+    *,
+    concurrency: int | None = None,
+    force: bool = False,
+) -> list[PollOutcome]:
+    """Poll these accounts (rows as claimed, or ids to read) with up to `concurrency` threads."""
+    if not accounts:
+        return []
+    threads = min(concurrency or settings.POLL_CONCURRENCY, len(accounts))
+    if threads <= 1:  # in the caller's thread, and its transaction
+        return [_poll_one(account, force=force) for account in accounts]
+    outcomes: list[PollOutcome] = []
+
+    def feed(work: queue.Queue[SpotifyAccount | int]) -> None:
+        for account in accounts:
+            work.put(account)
+
+    _poll_with_threads(threads, feed, force=force, on_outcome=outcomes.append)
+    return outcomes
+
+
+def _poll_with_threads(
+    threads: int,
+    feed: Callable[[queue.Queue[SpotifyAccount | int]], None],
+    *,
+    force: bool,
+    on_outcome: Callable[[PollOutcome], None] | None,
+    idle_sleep: float = 0.05,
+) -> int:
+    """`threads` pollers share one work queue that `feed` fills, so a slow account holds up one
+    thread while the others carry on. Returns how many polls were made."""
+    work: queue.Queue[SpotifyAccount | int] = queue.Queue()
     stop = threading.Event()
     polls = 0
 
@@ -130,61 +177,28 @@ def poll_run(
                     account = work.get(timeout=idle_sleep)
                 except queue.Empty:
                     continue
-                outcome = poll_account(account_id=account.pk, claimed=account)
+                outcome = _poll_one(account, force=force)
                 polls += 1
                 if on_outcome is not None:
                     on_outcome(outcome)
         finally:
-            connection.close()
+            connection.close()  # each thread opened its own
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="poll") as pool:
         futures = [pool.submit(worker) for _ in range(threads)]
         try:
-            while deadline is None or time.monotonic() < deadline:
-                room = 2 * threads - work.qsize()
-                claimed = _claim(now=timezone.now(), limit=room) if room > 0 else []
-                for account in claimed:
-                    work.put(account)
-                if len(claimed) < room:
-                    time.sleep(idle_sleep)
+            feed(work)
         finally:
             stop.set()
             for future in futures:
                 future.result()
-            connection.close()
     return polls
 
 
-def poll_accounts(
-    account_ids: list[int], *, concurrency: int | None = None, force: bool = False
-) -> list[PollOutcome]:
-    """Poll these (claimed) accounts with up to `concurrency` threads sharing one work queue, so
-    a slow account holds up one thread while the others carry on with the rest."""
-    if not account_ids:
-        return []
-    workers = min(concurrency or settings.POLL_CONCURRENCY, len(account_ids))
-    if workers <= 1:
-        return [poll_account(account_id=i, force=force) for i in account_ids]
-    work: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for account_id in account_ids:
-        work.put(account_id)
-    outcomes: list[PollOutcome] = []
-
-    def drain() -> None:
-        try:
-            while True:
-                try:
-                    account_id = work.get_nowait()
-                except queue.Empty:
-                    return
-                outcomes.append(poll_account(account_id=account_id, force=force))
-        finally:
-            connection.close()  # each thread opened its own; it ends with this tick
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-        for future in [pool.submit(drain) for _ in range(workers)]:
-            future.result()
-    return outcomes
+def _poll_one(account: SpotifyAccount | int, *, force: bool) -> PollOutcome:
+    if isinstance(account, SpotifyAccount):
+        return poll_account(account_id=account.pk, claimed=account, force=force)
+    return poll_account(account_id=account, force=force)
 
 
 def poll_account(
