@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from scrobbler import polling
 from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount, User
 from scrobbler.polling import HISTORY_PAGE_SIZE
+from tests.concurrency import at_once
 from tests.factories import UserFactory
 from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import sim_linked_account
@@ -205,24 +204,12 @@ def test_two_workers_never_poll_the_same_account_at_once(spotify: Sim) -> None:
         sim_linked_account(
             UserFactory.create(username=f"u{n}"), spotify, f"u{n}-sp", poll_mode=PollMode.HISTORY
         )
-    barrier = threading.Barrier(2)
-    results: list[list[polling.PollOutcome]] = []
 
-    def worker() -> None:
-        barrier.wait()
-        try:
-            results.append(
-                polling.poll_due(now=timezone.now() + dt.timedelta(seconds=1), concurrency=3)
-            )
-        finally:
-            connections.close_all()
+    def worker() -> list[polling.PollOutcome]:
+        return polling.poll_due(now=timezone.now() + dt.timedelta(seconds=1), concurrency=3)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    polled = [o.account_id for outcomes in results for o in outcomes]
+    results = at_once(worker, worker)
+    polled = [o.account_id for outcomes in results for o in outcomes]  # type: ignore[union-attr]
     assert sorted(polled) == sorted(set(polled))
     assert len(polled) == 8
     for n in range(8):

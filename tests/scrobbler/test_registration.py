@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from datetime import timedelta
+from functools import partial
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from pytest_django import DjangoAssertNumQueries, Settings
 
 from scrobbler import registration
 from scrobbler.models import Invite, User
+from tests.concurrency import at_once
 from tests.conftest import PASSWORD
 from tests.processes import manage
 from tests.test_startup import GOOD_KEY, assert_one_line_error, clean_env
@@ -204,26 +204,25 @@ def test_second_redemption_loses_and_its_account_is_undone() -> None:
 @pytest.mark.usefixtures("invite_mode")
 def test_concurrent_sign_ups_with_one_invite_make_one_account() -> None:
     new = registration.invite_create(created_by=None)
-    start = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
-
-    def sign_up(username: str) -> None:
-        try:
-            start.wait(timeout=10)
-            registration.account_signup(
-                username=username, email="", password=PASSWORD, invite_code=new.code
+    names = ("carol", "dave")
+    results = at_once(
+        *[
+            partial(
+                registration.account_signup,
+                username=name,
+                email="",
+                password=PASSWORD,
+                invite_code=new.code,
             )
-            outcomes[username] = "created"
-        except registration.InviteRefused:
-            outcomes[username] = "refused"
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=sign_up, args=(name,)) for name in ("carol", "dave")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+            for name in names
+        ]
+    )
+    for result in results:
+        assert not isinstance(result, Exception) or isinstance(result, registration.InviteRefused)
+    outcomes = {
+        name: "refused" if isinstance(result, registration.InviteRefused) else "created"
+        for name, result in zip(names, results, strict=True)
+    }
     assert sorted(outcomes.values()) == ["created", "refused"]
     winner = next(name for name, outcome in outcomes.items() if outcome == "created")
     assert list(User.objects.values_list("username", flat=True)) == [winner]

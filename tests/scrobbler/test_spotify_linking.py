@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
@@ -13,6 +12,7 @@ from pytest_django import Settings
 from scrobbler.models import SpotifyAccount, SpotifyWaitlistEntry, User
 from scrobbler.spotify import accounts, crypto
 from scrobbler.spotify.errors import SpotifyAuthError
+from tests.concurrency import at_once
 from tests.factories import UserFactory
 from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import finish_link, sim_linked_account, start_link
@@ -130,20 +130,7 @@ def test_simultaneous_links_never_exceed_the_cap(spotify: Sim, settings: Setting
         client.force_login(UserFactory.create(username=f"racer{n}"))
         clients.append(client)
         params.append(start_link(client, spotify, f"racer{n}-sp"))
-    barrier = threading.Barrier(len(clients))
-
-    def finish(n: int) -> None:
-        barrier.wait()
-        try:
-            clients[n].get("/spotify/callback", params[n])
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=finish, args=(n,)) for n in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(*[partial(c.get, "/spotify/callback", p) for c, p in zip(clients, params, strict=True)])
     assert SpotifyAccount.objects.count() == 1
     assert SpotifyWaitlistEntry.objects.count() == 2
 
@@ -204,21 +191,8 @@ def test_a_refresh_response_without_a_refresh_token_keeps_the_old_one(
 def test_concurrent_workers_cause_exactly_one_refresh(spotify: Sim) -> None:
     account = sim_linked_account(UserFactory.create(username="alice"), spotify, "alice-sp")
     expire_access_token(account)
-    tokens: list[str] = []
-    barrier = threading.Barrier(5)
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            tokens.append(accounts.spotify_access_token(account_id=account.pk))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    tokens = at_once(*[partial(accounts.spotify_access_token, account_id=account.pk)] * 5)
+    assert all(isinstance(token, str) for token in tokens)
     assert len(set(tokens)) == 1
     assert len(tokens) == 5
     assert spotify.control("GET", "accounts/alice-sp")["refresh_count"] == 1
