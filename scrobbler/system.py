@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
@@ -41,8 +42,6 @@ def check_database() -> PartStatus:
 
 
 async def _channel_round_trip() -> None:
-    import asyncio
-
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")

@@ -104,8 +104,7 @@ def _store_link(
         SpotifyAccount.objects.filter(pk=existing.pk).update(**fields)
         existing.refresh_from_db()
         return existing
-    admitted = SpotifyWaitlistEntry.objects.filter(user=user, admitted_at__isnull=False).exists()
-    for slot in [None] if admitted else _free_slots():
+    for slot in [None] if _admitted(user) else _free_slots():
         try:
             with transaction.atomic():
                 account = SpotifyAccount.objects.create(user=user, slot=slot, **fields)
@@ -127,13 +126,16 @@ def _free_slots() -> list[int]:
     return [slot for slot in range(1, settings.SPOTIFY_LINK_CAP + 1) if slot not in taken]
 
 
+def _admitted(user: User) -> bool:
+    """An admin let this user link past the cap."""
+    return SpotifyWaitlistEntry.objects.filter(user=user, admitted_at__isnull=False).exists()
+
+
 def spotify_link_allowed(*, user: User) -> bool:
     """Whether linking could succeed now: already linked, admitted, or a slot is free."""
     if SpotifyAccount.objects.filter(user=user).exists():
         return True
-    if SpotifyWaitlistEntry.objects.filter(user=user, admitted_at__isnull=False).exists():
-        return True
-    return bool(_free_slots())
+    return _admitted(user) or bool(_free_slots())
 
 
 def spotify_waitlist_join(*, user: User) -> SpotifyWaitlistEntry:
