@@ -25,6 +25,7 @@ State is a plain JSON-serialisable dict (`Tracker.state()`), so any worker can c
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -54,6 +55,9 @@ BLANK_CLOSE_MS = 12_000
 STALE_PAUSE_MS = 3_600_000
 # Observations further apart than this leave a blind spell in between.
 SEEN_GAP_MS = 15_000
+# Matching recently-played items to live plays: an item no live play takes costs this much (a
+# play dated by its start costs 1, by its end nearly 0).
+UNSEEN_COST = 3.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,10 @@ class _Open:
     playing: bool
     paused_at_ms: int | None = None
     listed: bool = False  # recently-played already lists it
+    # The poller was blind before it began, so an unseen play of the same track may have ended
+    # right where it started; and the played_at of the item that listed it by its start.
+    blind_before: bool = False
+    start_claim_ms: int | None = None
     blank_since_ms: int | None = None  # first empty answer (204) since it was last seen
     earliest_ms: int | None = None  # when its start is unsure (see _start)
 
@@ -119,6 +127,8 @@ class _Remembered:
     until_ms: int  # when live observation saw that it was over (after a pause: much later)
     matched: bool = False
     earliest_ms: int | None = None  # its start is unsure: it began no earlier than this
+    blind_before: bool = False  # as in _Open
+    start_claim_ms: int | None = None
 
 
 @dataclass
@@ -240,7 +250,8 @@ class Tracker:
         previous_end: int | None = None,
     ) -> None:
         position = int(progress or 0)
-        started = at - position
+        # Paused: it stood at this position since the pause, not since now.
+        started = (at if playing else _pause_time(body, at)) - position
         # What was heard before this first sight: at most the time since we last saw something
         # else (or the previous play ended); all of it when we had not been looking.
         seen_before = max(
@@ -258,6 +269,7 @@ class Tracker:
             playing=playing,
             paused_at_ms=None if playing else _pause_time(body, at),
             earliest_ms=_unsure_start(body, started, seen_before, at),
+            blind_before=seen_before < started - SEEN_GAP_MS,
         )
 
     def _same_track(
@@ -278,12 +290,13 @@ class Tracker:
         if isinstance(stamp, int) and current.last_at_ms < stamp <= at:
             # The state changed since we last looked, at `stamp`: where did it stand before and
             # after? Back to the very start from well into the track is a new play (restart,
-            # "previous", or repeat-one going round), ending exactly then.
+            # "previous", or repeat-one going round), ending exactly then -- unless the track
+            # had run out before then (handled below: it ended on its own).
             before = current.last_progress_ms + (
                 stamp - current.last_at_ms if current.playing else 0
             )
             after = progress - (at - stamp if playing else 0)
-            if after <= RESTART_POSITION_MS < before - 2_000:
+            if after <= RESTART_POSITION_MS < before - 2_000 and before <= duration + TOLERANCE_MS:
                 end = stamp if current.playing else (current.paused_at_ms or current.last_at_ms)
                 if current.playing:
                     current.heard_ms += max(
@@ -303,16 +316,31 @@ class Tracker:
                 )
         if current.playing:
             remaining = max(0, duration - current.last_progress_ms)
+            # A change the timestamp dates before the natural end, landing away from the start,
+            # was a seek back, not the track going round.
+            seeked_back = (
+                isinstance(stamp, int)
+                and current.last_at_ms < stamp < current.last_at_ms + remaining - 250
+                and progress - (at - stamp) > RESTART_POSITION_MS
+            )
             wrapped = (
                 elapsed + TOLERANCE_MS >= remaining
                 and progress <= elapsed - remaining + TOLERANCE_MS
+                and not seeked_back
             )
             if moved < -TOLERANCE_MS and wrapped:
                 # Repeat-one (or a new play of the same track) went round the end.
                 end = current.last_at_ms + remaining
                 current.heard_ms += remaining
                 return out + self._again(
-                    current, item, body, at, progress, playing, end=end, seen_end=True
+                    current,
+                    item,
+                    body,
+                    at,
+                    progress,
+                    playing,
+                    end=end,
+                    seen_end=elapsed <= SEEN_GAP_MS,
                 )
             if moved < -TOLERANCE_MS and _restarted(body, progress, elapsed, at):
                 # Back to the start: "previous" restarted it, a new play.
@@ -327,10 +355,14 @@ class Tracker:
                 and current.last_at_ms < stamp <= at
                 and stamp - current.last_at_ms <= remaining
             )
+            # Ahead of where it was by less than the time that passed, within a short gap: paused
+            # in between (after a long one, the track may as well have been played again).
+            paused_between = 0 <= moved <= elapsed + TOLERANCE_MS and elapsed <= 2 * SEEN_GAP_MS
             if (
                 elapsed > remaining + TOLERANCE_MS
                 and abs(moved - elapsed) > TOLERANCE_MS
                 and not seeked_in_time
+                and not paused_between
             ):
                 # Longer than the rest of the track, and not where continuous play would be:
                 # it ended unseen and the same track started again.
@@ -435,7 +467,11 @@ class Tracker:
             natural_end = current.last_at_ms + max(
                 0, current.duration_ms - current.last_progress_ms
             )
-            if at >= natural_end:
+            blank_early = (
+                current.blank_since_ms is not None
+                and current.blank_since_ms < natural_end - TOLERANCE_MS
+            )
+            if at >= natural_end and not blank_early:
                 current.heard_ms += natural_end - current.last_at_ms
                 self._s.current = None
                 return self._close(
@@ -447,7 +483,7 @@ class Tracker:
             if current.blank_since_ms is None:
                 current.blank_since_ms = at  # one empty answer may be a glitch: wait for more
                 return []
-            if at - current.blank_since_ms < BLANK_CLOSE_MS:
+            if at - current.blank_since_ms < BLANK_CLOSE_MS and at < natural_end:
                 return []
             # Empty for a while: playback stopped somewhere after the last sight. Close it as
             # last seen; recently-played may still tell how long it really ran.
@@ -501,6 +537,8 @@ class Tracker:
                 until_ms=max(until_ms or end_ms, end_ms),
                 matched=current.listed,
                 earliest_ms=current.earliest_ms,
+                blind_before=current.blind_before,
+                start_claim_ms=current.start_claim_ms,
             )
         )
         if not seen_end and not current.listed:
@@ -521,7 +559,10 @@ class Tracker:
 
     def _reconcile(self, items: list[Any], at: int) -> list[DetectedPlay]:
         out: list[DetectedPlay] = []
-        seen = {(uri, played) for uri, played in self._s.history_seen}
+        # Counted, not a set: two plays of one track can share a played_at (a repeat-one play
+        # dated by its start right where the previous one, dated by its end, ended).
+        seen = Counter((uri, played) for uri, played in self._s.history_seen)
+        in_answer: Counter[tuple[str, int]] = Counter()
         parsed = []
         for item in items:
             track = item.get("track") if isinstance(item, dict) else None
@@ -536,41 +577,17 @@ class Tracker:
         # Items older than the floor were dealt with by earlier answers. The floor follows
         # Spotify's own played_at values, not our clock, so clock skew cannot move it.
         floor = self._s.history_floor_ms
-        # Newest first: the newest items are the least ambiguous (their plays' ends are known),
-        # and matching them first keeps an older item from taking a newer play by its start.
-        for played_at, uri, track in sorted(parsed, key=lambda p: p[0], reverse=True):
-            if (uri, played_at) in seen or (floor is not None and played_at < floor):
+        fresh: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for played_at, uri, track in sorted(parsed, key=lambda p: p[0]):
+            if floor is not None and played_at < floor:
                 continue
-            seen.add((uri, played_at))
+            in_answer[(uri, played_at)] += 1
+            if in_answer[(uri, played_at)] <= seen[(uri, played_at)]:
+                continue
             self._s.history_seen.append([uri, played_at])
-            if self._match_remembered(uri, played_at, out):
-                continue
-            current = self._s.current
-            if (
-                current is not None
-                and current.uri == uri
-                and current.started_at_ms - MATCH_WINDOW_MS
-                <= played_at
-                <= self._latest_end(current, at) + MATCH_WINDOW_MS
-            ):
-                current.listed = True
-                continue
-            duration = int(track.get("duration_ms") or 0)
-            out.append(
-                DetectedPlay(
-                    track_uri=uri,
-                    track=brief_track(track),
-                    started_at_ms=played_at - duration,
-                    ended_at_ms=played_at,
-                    ms_played=duration,
-                    counted=True,  # Spotify lists only plays of 30 s or more
-                    skipped=False,
-                    source="history",
-                )
-            )
-            self._s.remembered.append(
-                _Remembered(uri, played_at - duration, played_at, until_ms=played_at, matched=True)
-            )
+            fresh.setdefault(uri, []).append((played_at, track))
+        for uri, listed in fresh.items():
+            out += self._assign(uri, listed, at)
         if parsed:
             newest = max(p[0] for p in parsed)
             self._s.history_floor_ms = max(floor or 0, newest - REMEMBER_MS)
@@ -579,51 +596,153 @@ class Tracker:
             ]
         return out
 
+    def _unseen(self, uri: str, track: dict[str, Any], played_at: int) -> DetectedPlay:
+        """A play recently-played lists and live observation did not see: dated by its end,
+        unless a play of the same track already ends there (then this one began there)."""
+        duration = int(track.get("duration_ms") or 0)
+        start, end = played_at - duration, played_at
+        for r in self._s.remembered:
+            if r.uri != uri:
+                continue
+            if (
+                r.start_claim_ms is not None
+                and abs(r.start_claim_ms - played_at) <= MATCH_WINDOW_MS
+            ):
+                r.start_claim_ms = None  # this is the unseen play its claim might have hidden
+            if abs(r.ended_at_ms - played_at) <= TOLERANCE_MS:
+                start, end = played_at, played_at + duration
+        self._s.remembered.append(_Remembered(uri, start, end, until_ms=end, matched=True))
+        return DetectedPlay(
+            track_uri=uri,
+            track=brief_track(track),
+            started_at_ms=start,
+            ended_at_ms=end,
+            ms_played=duration,
+            counted=True,  # Spotify lists only plays of 30 s or more
+            skipped=False,
+            source="history",
+        )
+
     def _latest_end(self, current: _Open, at: int) -> int:
         """The latest the open play can have ended: by its natural end if it was playing when
         last seen, but any time until now if it was paused (it may have resumed unseen)."""
         if not current.playing:
             return at
-        return max(current.last_at_ms, current.started_at_ms + current.duration_ms)
+        remaining = max(0, current.duration_ms - current.last_progress_ms)
+        return max(current.last_at_ms + remaining, current.started_at_ms + current.duration_ms)
 
-    def _match_remembered(self, uri: str, played_at: int, out: list[DetectedPlay]) -> bool:
-        """A live play of this track that played_at can belong to: from its start until live
-        observation saw it was over (a play left paused ends at the pause, but Spotify dates it
-        when the next track began; a play whose end went unseen may have run to its natural
-        end). The closest end wins, then the closest start. A held-back play is completed."""
-        pending = {(p.play["track_uri"], p.play["started_at_ms"]): p for p in self._s.pending}
-
-        def latest(r: _Remembered) -> int:
-            held = pending.get((r.uri, r.started_at_ms))
-            if held is None:
-                return r.until_ms
-            return max(
-                r.until_ms, r.started_at_ms + int(held.play["track"].get("duration_ms") or 0)
-            )
-
-        candidates = [
-            r
-            for r in self._s.remembered
-            if r.uri == uri
-            and not r.matched
-            and min(r.started_at_ms, r.earliest_ms or r.started_at_ms) - MATCH_WINDOW_MS
-            <= played_at
-            <= latest(r) + MATCH_WINDOW_MS
-        ]
-        if not candidates:
-            return False
-        best = min(
-            candidates,
-            key=lambda r: (
-                min(abs(r.ended_at_ms - played_at), abs(r.until_ms - played_at)),
-                abs(r.started_at_ms - played_at),
-            ),
+    def _assign(
+        self, uri: str, listed: list[tuple[int, dict[str, Any]]], at: int
+    ) -> list[DetectedPlay]:
+        """Match new recently-played items of one track (oldest first) to the live plays of it
+        not yet listed, keeping both in time order. An item belongs to a play when it falls
+        between its start and when live observation saw it was over (a play left paused ends
+        at the pause, but Spotify dates it when the next track began; a play whose end went
+        unseen may have run to its natural end). Items dated at a play's end are preferred to
+        items dated at its start (Spotify's usual dating), and an item no play can take is a
+        play the poller did not see. Matching in order, not greedily, keeps back-to-back plays
+        of one track (repeat-one) straight when some are dated by start and some by end."""
+        out: list[DetectedPlay] = []
+        items = [(p, t) for p, t in listed if not self._take_over(uri, p, t, out)]
+        plays: list[_Remembered | _Open] = sorted(
+            (r for r in self._s.remembered if r.uri == uri and not r.matched),
+            key=lambda r: r.started_at_ms,
         )
-        best.matched = True
-        held = pending.get((best.uri, best.started_at_ms))
-        if held is not None:
-            out.append(self._complete(held, best, played_at))
-        return True
+        current = self._s.current
+        if current is not None and current.uri == uri and not current.listed:
+            plays.append(current)
+        pending = {(p.play["track_uri"], p.play["started_at_ms"]): p for p in self._s.pending}
+        costs = [[self._match_cost(p, item, at, pending) for p in plays] for item, _ in items]
+        # cost[i][j]: the cheapest way to place the first i items among the first j plays.
+        n, m = len(items), len(plays)
+        cost = [[0.0] * (m + 1) for _ in range(n + 1)]
+        for i in range(1, n + 1):
+            cost[i][0] = i * UNSEEN_COST
+            for j in range(1, m + 1):
+                best = min(cost[i][j - 1], cost[i - 1][j] + UNSEEN_COST)
+                pair = costs[i - 1][j - 1]
+                if pair is not None:
+                    best = min(best, cost[i - 1][j - 1] + pair)
+                cost[i][j] = best
+        chosen: list[_Remembered | _Open | None] = [None] * n
+        i, j = n, m
+        while i > 0:
+            pair = costs[i - 1][j - 1] if j > 0 else None
+            if j > 0 and cost[i][j] == cost[i][j - 1]:
+                j -= 1
+            elif pair is not None and cost[i][j] == cost[i - 1][j - 1] + pair:
+                chosen[i - 1] = plays[j - 1]
+                i, j = i - 1, j - 1
+            else:
+                i -= 1
+        for (played_at, track), play in zip(items, chosen, strict=True):
+            if play is None:
+                out.append(self._unseen(uri, track, played_at))
+                continue
+            if _provisional(play, played_at):
+                play.start_claim_ms = played_at
+            if isinstance(play, _Open):
+                play.listed = True
+                continue
+            play.matched = True
+            held = pending.get((play.uri, play.started_at_ms))
+            if held is not None:
+                out.append(self._complete(held, play, played_at))
+        return out
+
+    def _match_cost(
+        self,
+        play: _Remembered | _Open,
+        played_at: int,
+        at: int,
+        pending: dict[tuple[str, int], _Pending],
+    ) -> float | None:
+        """How unlikely it is that the item dated played_at lists this play; None: it cannot."""
+        if isinstance(play, _Open):
+            latest, end = self._latest_end(play, at), None
+        else:
+            latest, end = (
+                play.until_ms,
+                min(abs(play.ended_at_ms - played_at), abs(play.until_ms - played_at)),
+            )
+            held = pending.get((play.uri, play.started_at_ms))
+            if held is not None:
+                latest = max(
+                    latest, play.started_at_ms + int(held.play["track"].get("duration_ms") or 0)
+                )
+        earliest = min(play.started_at_ms, play.earliest_ms or play.started_at_ms)
+        if not earliest - MATCH_WINDOW_MS <= played_at <= latest + MATCH_WINDOW_MS:
+            return None
+        if end is not None and end <= MATCH_WINDOW_MS:
+            return end / (10 * MATCH_WINDOW_MS)
+        start = abs(play.started_at_ms - played_at)
+        if start <= MATCH_WINDOW_MS:
+            return 1 + start / (10 * MATCH_WINDOW_MS)
+        return 0.5
+
+    def _take_over(
+        self, uri: str, played_at: int, track: dict[str, Any], out: list[DetectedPlay]
+    ) -> bool:
+        """An item dated at (or before) the start of a play first seen after a blind spell was
+        only a provisional match: it may be the end of an unseen play of the same track
+        (repeat-one). When an item that fits the play better turns up, dated at its end (or at
+        its start, against one dated before it), it takes the play over, and the earlier item
+        becomes the unseen play it was."""
+        for r in self._s.remembered:
+            claim = r.start_claim_ms
+            if r.uri != uri or claim is None or claim >= played_at:
+                continue
+            by_end = abs(r.ended_at_ms - played_at) <= MATCH_WINDOW_MS
+            # An item dated right at its start beats one dated in its unsure start, before it.
+            by_start = (
+                claim < r.started_at_ms - MATCH_WINDOW_MS
+                and abs(r.started_at_ms - played_at) <= MATCH_WINDOW_MS
+            )
+            if by_end or by_start:
+                r.start_claim_ms = played_at if _provisional(r, played_at) else None
+                out.append(self._unseen(uri, track, claim))
+                return True
+        return False
 
     def _complete(self, held: _Pending, remembered: _Remembered, played_at: int) -> DetectedPlay:
         """recently-played lists a play whose end we did not see: it ran until played_at (when
@@ -632,10 +751,12 @@ class Tracker:
         start = play["started_at_ms"]
         duration = int(play["track"].get("duration_ms") or 0)
         if played_at > start + MATCH_WINDOW_MS:
+            # It kept playing from where it was last seen until played_at (pauses before that
+            # were seen and are not heard time).
+            more = max(0, played_at - play["ended_at_ms"])
             play["ended_at_ms"] = max(play["ended_at_ms"], played_at)
-            play["ms_played"] = max(
-                play["ms_played"], min(duration or played_at - start, played_at - start)
-            )
+            heard = play["ms_played"] + more
+            play["ms_played"] = min(duration, heard) if duration else heard
         play["counted"] = True
         play["skipped"] = play["ms_played"] < duration - END_SLACK_MS if duration else False
         self._s.pending.remove(held)
@@ -682,6 +803,20 @@ def brief_track(item: dict[str, Any]) -> dict[str, Any]:
             ],
         }
     return brief
+
+
+def _provisional(play: _Open | _Remembered, played_at: int) -> bool:
+    """Whether the item dated played_at may instead be the end of an unseen play of the same
+    track: it dates the play by its start (or before it, where its start is unsure) and the
+    poller was blind before that start."""
+    if played_at < play.started_at_ms - MATCH_WINDOW_MS:
+        return True  # only in the unsure start of a play first seen after a blind spell
+    end = play.ended_at_ms if isinstance(play, _Remembered) else None
+    return (
+        play.blind_before
+        and abs(play.started_at_ms - played_at) <= MATCH_WINDOW_MS
+        and (end is None or abs(end - played_at) > MATCH_WINDOW_MS)
+    )
 
 
 def _unsure_start(body: dict[str, Any], started: int, seen_before: int, at: int) -> int | None:

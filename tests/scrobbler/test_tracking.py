@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -227,10 +228,16 @@ def test_state_survives_json_between_every_observation() -> None:
     )
 
 
-# Derandomized so CI is repeatable: a seek back to within 50 ms of the start is read as a restart
-# (the one ambiguity the observations cannot settle), and a random draw may hit one.
+# Simulated listeners per property test (each one to three hours of listening).
+LISTENERS = 200
+
+
+# Derandomized so CI is repeatable.
 @settings(
-    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=LISTENERS,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
     seed=st.integers(min_value=0, max_value=10_000),
@@ -241,7 +248,7 @@ def test_simulated_listeners_every_observable_play_once(
     seed: int, profile: str, error_rate: float
 ) -> None:
     listener = Listener(str(seed), resolve_profile(profile), T0)
-    end = T0 + 2 * 3_600_000
+    end = T0 + 3_600_000
     watched = watch(
         listener, start_ms=T0, end_ms=end, plan=PollPlan(error_rate=error_rate), seed=seed
     )
@@ -249,10 +256,50 @@ def test_simulated_listeners_every_observable_play_once(
     detected = [p for o in watched.observations for p in tracker.observe(o)] + tracker.flush(end)
     result: Score = score(listener, watched, detected, start_ms=T0, end_ms=end)
     assert result.duplicates == 0
-    assert result.recall >= 0.97
-    assert result.precision >= 0.97
-    close = [e for e in result.ms_errors if e <= 5_000]
-    assert len(close) >= 0.9 * len(result.ms_errors)
+    assert result.truth - result.matched <= 1
+    assert result.detected == result.matched
+    # ms_played is off by at most what fell in the polling gaps at its start and end (failed
+    # polls widen them), and usually by nothing.
+    answered = [o.at_ms for o in watched.observations if o.status in (200, 204)]
+    widest_gap = max(b - a for a, b in pairwise(answered))
+    errors = sorted(result.ms_errors)
+    assert errors[len(errors) // 2] <= 1_000
+    assert sum(e > 2 * widest_gap for e in errors) <= 1
+
+
+@settings(
+    max_examples=LISTENERS,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(seed=st.integers(min_value=0, max_value=10_000), profile=st.sampled_from(sorted(PROFILES)))
+def test_simulated_listeners_with_blind_spells_and_history_quirks(seed: int, profile: str) -> None:
+    # What bench/tracking.py --hard does: failed polls, the poller down twice, and
+    # recently-played dating some plays by their start, late, and leaving some out.
+    listener = Listener(str(seed), resolve_profile(profile), T0)
+    end = T0 + 2 * 3_600_000
+    plan = PollPlan(
+        error_rate=0.05,
+        blind=((T0 + 1_200_000, T0 + 2_400_000), (T0 + 4_200_000, T0 + 6_000_000)),
+    )
+    history = HistoryOptions(
+        played_at_start_fraction=0.2,
+        delay_tracks=2,
+        drop_next_after_30s_fraction=0.3,
+        seeked_to_end_listed_fraction=0.5,
+    )
+    watched = watch(listener, start_ms=T0, end_ms=end, plan=plan, history=history, seed=seed)
+    tracker = Tracker()
+    detected = [p for o in watched.observations for p in tracker.observe(o)] + tracker.flush(end)
+    result = score(listener, watched, detected, start_ms=T0, end_ms=end)
+    # Blind spells leave a few cases the observations cannot settle (say, a play first seen
+    # after one, seeked back to its first seconds meanwhile, with an item dated at its true
+    # start): rare (bench/tracking.py --hard --listeners 40: F1 0.9996), so a few per
+    # listener at most; the bench gives the rates.
+    assert result.duplicates <= 2
+    assert result.truth - result.matched <= 2
+    assert result.detected - result.matched - result.duplicates <= 1
 
 
 def test_history_quirks_do_not_create_duplicates_for_steady_listening() -> None:
@@ -290,3 +337,71 @@ def test_a_paused_play_resumed_unseen_is_matched_by_history_before_it_closes() -
     ]
     plays = run(*observations)
     assert [(p.track_uri, p.source) for p in plays] == [(A, "live"), (B, "live")]
+
+
+def test_two_items_sharing_a_played_at_are_two_plays_stored_apart() -> None:
+    # Repeat-one while the poller was down: the first play is dated by its end, the second by
+    # its start, and both say 400 s.
+    plays = run(cp(0, None), rp(1_000 * S, (A, 400 * S), (A, 400 * S)))
+    assert [(p.source, p.started_at_ms - T0, p.ended_at_ms - T0) for p in plays] == [
+        ("history", 200 * S, 400 * S),
+        ("history", 400 * S, 600 * S),
+    ]
+
+
+def test_back_to_back_plays_of_one_track_match_their_items_in_order() -> None:
+    # Seen live: A four times (repeat-one, then "next" after 50 s), then B. recently-played
+    # dates the first two by their ends and the last two by their starts: two items say 400 s,
+    # and each must find its own play without inventing a fifth.
+    observations = [
+        *follow(A, 0, 200 * S),
+        *follow(A, 200 * S, 400 * S),
+        *follow(A, 400 * S, 600 * S),
+        *follow(A, 600 * S, 650 * S),
+        *follow(B, 650 * S, 700 * S),
+        rp(700 * S, (A, 200 * S), (A, 400 * S), (A, 400 * S), (A, 600 * S)),
+    ]
+    plays = run(*observations)
+    assert [(p.track_uri, p.source) for p in plays] == [(A, "live")] * 4 + [(B, "live")]
+
+
+def blind_repeat_one(*answers: Observation) -> list[DetectedPlay]:
+    """A played [0, 200 s] unseen and again [200, 400 s], first seen at 350 s; then B."""
+    return run(*follow(A, 350 * S, 400 * S, offset=150 * S), *follow(B, 400 * S, 700 * S), *answers)
+
+
+def test_an_item_at_the_start_of_a_play_seen_after_a_blind_spell_waits_for_its_end() -> None:
+    # 200 s is either the unseen play's end or the live play's start: only a later item at the
+    # live play's end settles it, and then the unseen play is recovered.
+    plays = blind_repeat_one(rp(500 * S, (A, 200 * S)), rp(700 * S, (A, 200 * S), (A, 400 * S)))
+    assert sorted((p.source, p.ended_at_ms - T0) for p in plays if p.track_uri == A) == [
+        ("history", 200 * S),
+        ("live", 400 * S),
+    ]
+
+
+def test_an_item_at_the_start_of_a_play_seen_after_a_blind_spell_may_be_just_that() -> None:
+    plays = blind_repeat_one(rp(500 * S, (A, 200 * S)), rp(700 * S, (A, 200 * S)))
+    assert [(p.track_uri, p.source) for p in plays] == [(A, "live"), (B, "live")]
+
+
+def test_a_restart_seen_after_a_blind_spell_ends_the_old_play_where_the_track_ran_out() -> None:
+    # A (200 s) was last seen at 95 s; after the blind spell it was restarted at 970 s. The old
+    # play ended by itself at 200 s, not at the restart.
+    observations = [*follow(A, 0, 100 * S), cp(1_000 * S, A, 30 * S, stamp=970 * S)]
+    plays = run(*observations)
+    assert sorted((p.started_at_ms - T0, p.ended_at_ms - T0) for p in plays) == [
+        (0, 200 * S),
+        (970 * S, 1_000 * S),
+    ]
+
+
+def test_a_play_first_seen_paused_began_before_its_pause() -> None:
+    # Paused at 10 s since 300 s: it began at 290 s, however late the poller looks.
+    observations = [
+        cp(500 * S, A, 10 * S, playing=False, stamp=300 * S),
+        *follow(A, 510 * S, 700 * S, offset=10 * S),
+        *follow(B, 700 * S, 750 * S),
+    ]
+    plays = run(*observations)
+    assert plays[0].started_at_ms - T0 == 290 * S

@@ -378,7 +378,9 @@ class Listener:
     def _seek(self, play: _OpenPlay, position: int) -> int:
         rng, profile = self._rng, self.profile
         if rng.random() < profile.seek_back:
-            target = rng.randint(0, position)
+            # Not into the first second: the API shows a seek to the very start exactly as it
+            # shows "previous", and Encore counts that as a restart (a new play).
+            target = rng.randint(min(1_000, position), position)
             play.rewound_ms += position - target
         else:
             end = play.duration_ms
