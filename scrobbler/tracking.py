@@ -250,8 +250,9 @@ class Tracker:
         previous_end: int | None = None,
     ) -> None:
         position = int(progress or 0)
+        paused_at = None if playing else _pause_time(body, at)
         # Paused: it stood at this position since the pause, not since now.
-        started = (at if playing else _pause_time(body, at)) - position
+        started = (paused_at if paused_at is not None else at) - position
         # What was heard before this first sight: at most the time since we last saw something
         # else (or the previous play ended); all of it when we had not been looking.
         seen_before = max(
@@ -267,7 +268,7 @@ class Tracker:
             last_at_ms=at,
             last_progress_ms=position,
             playing=playing,
-            paused_at_ms=None if playing else _pause_time(body, at),
+            paused_at_ms=paused_at,
             earliest_ms=_unsure_start(body, started, seen_before, at),
             blind_before=seen_before < started - SEEN_GAP_MS,
         )
@@ -332,15 +333,9 @@ class Tracker:
                 # Repeat-one (or a new play of the same track) went round the end.
                 end = current.last_at_ms + remaining
                 current.heard_ms += remaining
+                seen = elapsed <= SEEN_GAP_MS
                 return out + self._again(
-                    current,
-                    item,
-                    body,
-                    at,
-                    progress,
-                    playing,
-                    end=end,
-                    seen_end=elapsed <= SEEN_GAP_MS,
+                    current, item, body, at, progress, playing, end=end, seen_end=seen
                 )
             if moved < -TOLERANCE_MS and _restarted(body, progress, elapsed, at):
                 # Back to the start: "previous" restarted it, a new play.
@@ -653,32 +648,11 @@ class Tracker:
             plays.append(current)
         pending = {(p.play["track_uri"], p.play["started_at_ms"]): p for p in self._s.pending}
         costs = [[self._match_cost(p, item, at, pending) for p in plays] for item, _ in items]
-        # cost[i][j]: the cheapest way to place the first i items among the first j plays.
-        n, m = len(items), len(plays)
-        cost = [[0.0] * (m + 1) for _ in range(n + 1)]
-        for i in range(1, n + 1):
-            cost[i][0] = i * UNSEEN_COST
-            for j in range(1, m + 1):
-                best = min(cost[i][j - 1], cost[i - 1][j] + UNSEEN_COST)
-                pair = costs[i - 1][j - 1]
-                if pair is not None:
-                    best = min(best, cost[i - 1][j - 1] + pair)
-                cost[i][j] = best
-        chosen: list[_Remembered | _Open | None] = [None] * n
-        i, j = n, m
-        while i > 0:
-            pair = costs[i - 1][j - 1] if j > 0 else None
-            if j > 0 and cost[i][j] == cost[i][j - 1]:
-                j -= 1
-            elif pair is not None and cost[i][j] == cost[i - 1][j - 1] + pair:
-                chosen[i - 1] = plays[j - 1]
-                i, j = i - 1, j - 1
-            else:
-                i -= 1
-        for (played_at, track), play in zip(items, chosen, strict=True):
-            if play is None:
+        for (played_at, track), index in zip(items, _align(costs), strict=True):
+            if index is None:
                 out.append(self._unseen(uri, track, played_at))
                 continue
+            play = plays[index]
             if _provisional(play, played_at):
                 play.start_claim_ms = played_at
             if isinstance(play, _Open):
@@ -803,6 +777,35 @@ def brief_track(item: dict[str, Any]) -> dict[str, Any]:
             ],
         }
     return brief
+
+
+def _align(costs: list[list[float | None]]) -> list[int | None]:
+    """The cheapest order-keeping assignment of items (rows) to plays (columns): costs[i][j]
+    is the cost of item i listing play j (None: it cannot); an item left out costs
+    UNSEEN_COST. Returns each item's play index, or None for an unseen play."""
+    n, m = len(costs), len(costs[0]) if costs else 0
+    # cost[i][j]: the cheapest way to place the first i items among the first j plays.
+    cost = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        cost[i][0] = i * UNSEEN_COST
+        for j in range(1, m + 1):
+            best = min(cost[i][j - 1], cost[i - 1][j] + UNSEEN_COST)
+            pair = costs[i - 1][j - 1]
+            if pair is not None:
+                best = min(best, cost[i - 1][j - 1] + pair)
+            cost[i][j] = best
+    chosen: list[int | None] = [None] * n
+    i, j = n, m
+    while i > 0:
+        pair = costs[i - 1][j - 1] if j > 0 else None
+        if j > 0 and cost[i][j] == cost[i][j - 1]:
+            j -= 1
+        elif pair is not None and cost[i][j] == cost[i - 1][j - 1] + pair:
+            chosen[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        else:
+            i -= 1
+    return chosen
 
 
 def _provisional(play: _Open | _Remembered, played_at: int) -> bool:
