@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -23,22 +24,19 @@ def encrypt(plaintext: str) -> str:
 
 def decrypt(ciphertext: str) -> str:
     """The token; raises TokenKeyError when no configured key can decrypt it."""
-    if not ciphertext:
-        return ""
-    try:
-        return fernet().decrypt(ciphertext.encode()).decode()
-    except InvalidToken as exc:
-        raise TokenKeyError(
-            "a stored token cannot be decrypted with TOKEN_ENCRYPTION_KEYS"
-        ) from exc
+    return _with_keys(lambda token: fernet().decrypt(token), ciphertext)
 
 
 def rotate(ciphertext: str) -> str:
     """The same token encrypted with the newest key."""
+    return _with_keys(lambda token: fernet().rotate(token), ciphertext)
+
+
+def _with_keys(operation: Callable[[bytes], bytes], ciphertext: str) -> str:
     if not ciphertext:
         return ""
     try:
-        return fernet().rotate(ciphertext.encode()).decode()
+        return operation(ciphertext.encode()).decode()
     except InvalidToken as exc:
         raise TokenKeyError(
             "a stored token cannot be decrypted with TOKEN_ENCRYPTION_KEYS"
