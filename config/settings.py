@@ -86,6 +86,20 @@ SPOTIFY_POLL_LOG_DIR = env.str("SPOTIFY_POLL_LOG_DIR", default="")
 METADATA_BATCH_SIZE = env.int("METADATA_BATCH_SIZE", default=20)
 METADATA_INTERVAL_SECONDS = env.float("METADATA_INTERVAL_SECONDS", default=60.0)
 
+# --- Imports -------------------------------------------------------------------------------
+# Uploads wait here between analysis and import (web and workers must share it when scaled out).
+IMPORT_DIR = Path(env.str("IMPORT_DIR", default=str(DATA_DIR / "imports")))
+# Caps that keep hostile uploads harmless: one upload, one file decoded whole (Spotify's are about
+# 12 MB), everything in one upload uncompressed, ZIP entries, and ZIP compression ratio (real
+# exports compress about 10:1).
+IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=1024)
+IMPORT_MAX_FILE_MB = env.int("IMPORT_MAX_FILE_MB", default=64)
+IMPORT_MAX_TOTAL_MB = env.int("IMPORT_MAX_TOTAL_MB", default=4096)
+IMPORT_MAX_ZIP_ENTRIES = env.int("IMPORT_MAX_ZIP_ENTRIES", default=10_000)
+IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
+# Batches of one import written side by side on PostgreSQL, each on its own connection.
+IMPORT_WRITERS = env.int("IMPORT_WRITERS", default=2)
+
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
@@ -206,6 +220,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "scrobbler.scan_playlists",
         "schedule": 600.0,
         "options": {"expires": 540.0},
+    },
+    # Imports whose worker died carry on; analysed imports nobody confirmed are dropped.
+    "imports-housekeeping": {
+        "task": "imports.housekeeping",
+        "schedule": 60.0,
+        "options": {"expires": 54.0},
     },
 }
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from django.db import connection
+from django.db.models import Field, Model
 
 from scrobbler.models import Album, Artist, Track, TrackArtist
+from scrobbler.plays import plays_merge_tracks
 
 
 def local_uri(*names: str) -> str:
@@ -88,60 +93,168 @@ def track_entry(item: Mapping[str, Any]) -> TrackEntry | None:
     )
 
 
-def catalog_upsert(entries: Iterable[TrackEntry]) -> dict[str, int]:
+def name_key(entry: TrackEntry) -> str:
+    """The id an export without URIs gives this track: `local:<sha1(first artist|title)>`."""
+    return local_uri(entry.artists[0].name if entry.artists else "", entry.name)
+
+
+def ids_by_uri(
+    model: type[Artist] | type[Album] | type[Track], uris: Iterable[str]
+) -> dict[str, int]:
+    return dict(rows_where_in(model, "uri", uris, "uri", "id"))
+
+
+def rows_where_in(
+    model: type[Model], field: str, values: Iterable[str], *columns: str
+) -> list[tuple[Any, ...]]:
+    """`columns` of the rows whose `field` is one of `values`, however many: the values go in as
+    one JSON parameter, not tens of thousands of placeholders."""
+    values = list(values)
+    if not values:
+        return []
+    q = connection.ops.quote_name
+    elements = (
+        "SELECT jsonb_array_elements_text(%s::jsonb)"
+        if connection.vendor == "postgresql"
+        else "SELECT value FROM json_each(%s)"
+    )
+    # Quoted names of our own tables and columns; the values are a parameter.
+    sql = (
+        f"SELECT {', '.join(map(q, columns))} FROM {q(model._meta.db_table)} "  # noqa: S608
+        f"WHERE {q(field)} IN ({elements})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(values)])
+        return cursor.fetchall()
+
+
+def _insert(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    unique: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """Insert rows, skipping (or with `update`, refreshing) those whose `unique` columns exist.
+
+    One statement whatever the number of rows, which go in as one JSON parameter: bulk_create
+    spends ~50 µs per row building model instances and statements, seconds for the tens of
+    thousands of tracks a big history holds."""
+    rows = list(rows)
+    if not rows:
+        return
+    q = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        fields = [model._meta.get_field(c.removesuffix("_id")) for c in columns]
+        values = ", ".join(
+            f"(row->>{i})::{cast(Field[Any, Any], field).db_type(connection)}"
+            for i, field in enumerate(fields)
+        )
+        source = f"SELECT {values} FROM jsonb_array_elements(%s::jsonb) AS row"  # noqa: S608
+    else:
+        values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+        # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT.
+        source = f"SELECT {values} FROM json_each(%s) WHERE true"  # noqa: S608
+    on_conflict = (
+        "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update)
+        if update
+        else "DO NOTHING"
+    )
+    # Quoted names of our own tables and columns; the values are a parameter.
+    sql = (
+        f"INSERT INTO {q(model._meta.db_table)} ({', '.join(map(q, columns))}) {source} "
+        f"ON CONFLICT ({', '.join(map(q, unique))}) {on_conflict}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows)])
+
+
+def catalog_upsert(entries: Iterable[TrackEntry], *, refresh: bool = True) -> dict[str, int]:
     """Insert or refresh the tracks with their albums and artists in a few bulk statements.
 
-    Returns track ids by URI. Names and details are refreshed from the newest data, since Spotify
-    renames and re-dates things now and then.
+    Returns track ids by URI. With `refresh`, names and details are refreshed from the newest data,
+    since Spotify renames and re-dates things now and then, and credits by name (from exports) give
+    way to real artists. Without it (exports, which know only names), existing rows are kept as
+    they are. Either way a `local:` track that turns out to be this Spotify track is merged into it.
     """
     tracks = {entry.uri: entry for entry in entries}
     if not tracks:
         return {}
     artists = {a.uri: a for t in tracks.values() for a in (*t.artists, *t.album_artists)}
     albums = {t.album.uri: t.album for t in tracks.values() if t.album is not None}
-    Artist.objects.bulk_create(
-        [Artist(uri=a.uri, name=a.name[:500]) for a in artists.values()],
-        update_conflicts=True,
-        unique_fields=["uri"],
-        update_fields=["name"],
+    _insert(
+        Artist,
+        ["uri", "name", "image_url"],
+        [(a.uri, a.name[:500], "") for a in artists.values()],
+        unique=["uri"],
+        update=["name"] if refresh else (),
     )
-    Album.objects.bulk_create(
-        [Album(uri=a.uri, name=a.name[:500], **a.extra) for a in albums.values()],
-        update_conflicts=True,
-        unique_fields=["uri"],
-        update_fields=["name", "release_date", "image_url"],
-    )
-    album_ids = dict(Album.objects.filter(uri__in=albums).values_list("uri", "pk"))
-    Track.objects.bulk_create(
+    _insert(
+        Album,
+        ["uri", "name", "release_date", "image_url"],
         [
-            Track(
-                uri=t.uri,
-                name=t.name[:500],
-                duration_ms=t.duration_ms,
-                isrc=t.isrc,
-                album_id=album_ids.get(t.album.uri) if t.album else None,
+            (a.uri, a.name[:500], a.extra.get("release_date", ""), a.extra.get("image_url", ""))
+            for a in albums.values()
+        ],
+        unique=["uri"],
+        update=["name", "release_date", "image_url"] if refresh else (),
+    )
+    album_ids = ids_by_uri(Album, albums)
+    _insert(
+        Track,
+        ["uri", "name", "duration_ms", "isrc", "album_id", "name_key"],
+        [
+            (
+                t.uri,
+                t.name[:500],
+                t.duration_ms,
+                t.isrc,
+                album_ids.get(t.album.uri) if t.album else None,
+                name_key(t),
             )
             for t in tracks.values()
         ],
-        update_conflicts=True,
-        unique_fields=["uri"],
-        update_fields=["name", "duration_ms", "isrc", "album"],
+        unique=["uri"],
+        update=["name", "duration_ms", "isrc", "album_id", "name_key"] if refresh else (),
     )
-    track_ids: dict[str, int] = dict(Track.objects.filter(uri__in=tracks).values_list("uri", "pk"))
-    artist_ids = dict(Artist.objects.filter(uri__in=artists).values_list("uri", "pk"))
-    TrackArtist.objects.bulk_create(
+    track_ids = ids_by_uri(Track, tracks)
+    artist_ids = ids_by_uri(Artist, artists)
+    if refresh:
+        # Credits by name, from an export, give way once the real artists are known.
+        real = [track_ids[t.uri] for t in tracks.values() if not t.uri.startswith("local:")]
+        TrackArtist.objects.filter(track_id__in=real, artist__uri__startswith="local:").delete()
+    _insert(
+        TrackArtist,
+        ["track_id", "artist_id", "position"],
         [
-            TrackArtist(track_id=track_ids[t.uri], artist_id=artist_ids[a.uri], position=position)
+            (track_ids[t.uri], artist_ids[a.uri], position)
             for t in tracks.values()
             for position, a in enumerate(t.artists)
         ],
-        ignore_conflicts=True,
+        unique=["track_id", "artist_id"],
     )
-    album_artists = [
-        Album.artists.through(album_id=album_ids[t.album.uri], artist_id=artist_ids[a.uri])
-        for t in tracks.values()
-        if t.album is not None
-        for a in t.album_artists
-    ]
-    Album.artists.through.objects.bulk_create(album_artists, ignore_conflicts=True)
+    _insert(
+        Album.artists.through,
+        ["album_id", "artist_id"],
+        {
+            (album_ids[t.album.uri], artist_ids[a.uri])
+            for t in tracks.values()
+            if t.album is not None
+            for a in t.album_artists
+        },
+        unique=["album_id", "artist_id"],
+    )
+    plays_merge_tracks(local_aliases(tracks.values(), track_ids))
     return track_ids
+
+
+def local_aliases(entries: Iterable[TrackEntry], track_ids: Mapping[str, int]) -> dict[int, int]:
+    """{id of a stored `local:` track: id of the Spotify track it turns out to be}, for Spotify
+    tracks among the entries whose name key is a stored local track."""
+    real_by_key = {name_key(e): track_ids[e.uri] for e in entries if not e.uri.startswith("local:")}
+    return {
+        local_id: real_by_key[uri]
+        for uri, local_id in ids_by_uri(Track, real_by_key).items()
+        if local_id != real_by_key[uri]
+    }

@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 
 from scrobbler.catalog import catalog_upsert, track_entry
 from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount
+from scrobbler.plays import plays_unrecorded
 from scrobbler.spotify import accounts
 from scrobbler.spotify.errors import (
     SpotifyAuthError,
@@ -432,14 +433,11 @@ def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
         for play, entry in entries
         if entry is not None
     ]
-    stored = set(
-        Play.objects.filter(user_id=user_id, ended_at__in={p.ended_at for p in plays}).values_list(
-            "track_id", "ended_at"
-        )
-    )
-    new = {(p.track_id, p.ended_at): p for p in plays if (p.track_id, p.ended_at) not in stored}
+    # A listen may already be stored from another path (an import, or live and history both).
+    unique = list({(p.track_id, p.ended_at): p for p in plays}.values())
+    new = plays_unrecorded(user_id=user_id, plays=unique)
     # ignore_conflicts: another path may store the same listen between the read and the write.
-    Play.objects.bulk_create(new.values(), ignore_conflicts=True)
+    Play.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
 
 

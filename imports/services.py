@@ -1,0 +1,547 @@
+"""Importing listening history: analyse (what would happen), then import (make it happen).
+
+Both read every file afresh (a million plays parse in a few seconds), drop listens the export
+repeats, resolve catalog ids in bulk, then walk the listens in time order in batches, each
+matched against the user's stored plays around it (`scrobbler.dedupe`) and, when importing,
+written in one transaction together with the job's counts. A job picked up again after a crash
+re-reads the files and continues after the last committed batch: the same result as a run that
+was never interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from imports import files as upload_files
+from imports.models import Import, ImportBatch
+from imports.parsing import (
+    SOURCES,
+    ExportError,
+    Format,
+    Listens,
+    Reader,
+    classify,
+    moment_of,
+    natural_key,
+)
+from scrobbler.catalog import catalog_upsert, ids_by_uri, local_aliases, name_key, rows_where_in
+from scrobbler.dedupe import Listen, match
+from scrobbler.models import Play, Track, User
+from scrobbler.plays import stored_listens
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 50_000  # listens matched and written per transaction
+LEASE = timedelta(minutes=2)  # a job whose worker has not committed for this long is taken over
+Progress = Callable[[Import], None]
+
+
+def limits() -> upload_files.Limits:
+    return upload_files.Limits(
+        file_bytes=settings.IMPORT_MAX_FILE_MB * 2**20,
+        total_bytes=settings.IMPORT_MAX_TOTAL_MB * 2**20,
+        zip_entries=settings.IMPORT_MAX_ZIP_ENTRIES,
+        zip_ratio=settings.IMPORT_MAX_ZIP_RATIO,
+    )
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    listens: Listens
+    files: list[dict[str, Any]]
+    order: list[int]  # rows to match and store, by end time
+    repeated: int  # listens the export holds twice
+    not_played: Counter[str] = field(default_factory=Counter)
+
+
+def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
+    """Read the uploads; raises ExportError naming the file and record for anything unreadable."""
+    reader = Reader(play_min_ms=settings.PLAY_MIN_MS, now=now)
+    caps = limits()
+    described: list[dict[str, Any]] = []
+    not_played: Counter[str] = Counter()
+    for member in sorted(upload_files.members(uploads, caps), key=lambda m: natural_key(m.name)):
+        kind = classify(member.name, member.head())
+        if kind is None:
+            described.append({"name": member.name, "ignored": "not listening history"})
+        elif not isinstance(kind, Format):
+            described.append({"name": member.name, "ignored": kind})
+            not_played[kind] += 1
+        elif kind is Format.ENCORE:
+            with member.open() as stream:
+                described.append(reader.read(member.name, kind, stream).as_dict())
+        else:
+            described.append(reader.read(member.name, kind, member.read(caps.file_bytes)).as_dict())
+    if not reader.reports:
+        name = uploads[0][0] if len(uploads) == 1 else "the upload"
+        raise ExportError("no Spotify streaming history or Encore export in it", file=name)
+    for report in reader.reports:
+        not_played.update(report.not_played)
+    listens = reader.listens
+    _merge_formats(listens)
+    order, repeated = _without_repeats(listens)
+    return Prepared(listens, described, order, repeated, not_played)
+
+
+def _merge_formats(listens: Listens) -> None:
+    """Account Data tracks have no URI; when the same import holds the Spotify track (by first
+    artist and title), its listens are that track's."""
+    by_key = {
+        name_key(t): i for i, t in enumerate(listens.tracks) if not t.uri.startswith("local:")
+    }
+    alias = {i: by_key[t.uri] for i, t in enumerate(listens.tracks) if t.uri in by_key}
+    if alias:
+        for row, track in enumerate(listens.track):
+            if track in alias:
+                listens.track[row] = alias[track]
+
+
+def _without_repeats(listens: Listens) -> tuple[list[int], int]:
+    """Rows by end time, without listens the export repeats: the same track ending at the same
+    moment is one listen (the fuller report kept), and an Account Data listen that the Extended
+    Streaming History in the same import also has is that one."""
+    ended, track, ms_played = listens.ended, listens.track, listens.ms_played
+    by_end = sorted(range(len(listens)), key=ended.__getitem__)
+    kept: list[int] = []
+    start = 0
+    while start < len(by_end):
+        stop = start + 1
+        while stop < len(by_end) and ended[by_end[stop]] == ended[by_end[start]]:
+            stop += 1
+        if stop - start == 1:
+            kept.append(by_end[start])
+        else:
+            fullest: dict[int, int] = {}
+            for row in by_end[start:stop]:
+                best = fullest.get(track[row])
+                if best is None or ms_played[row] > ms_played[best]:
+                    fullest[track[row]] = row
+            kept.extend(sorted(fullest.values()))
+        start = stop
+    repeated = len(by_end) - len(kept)
+    account = {r for r in kept if listens.source(r) == "account"}
+    if account and len(account) < len(kept):
+        tracks = {track[r] for r in account}
+        both = [
+            Listen(track[r], ended[r], listens.source(r), r) for r in kept if track[r] in tracks
+        ]
+        twins = match(
+            [b for b in both if b.key in account], [b for b in both if b.key not in account]
+        )
+        kept = [r for r in kept if r not in twins]
+        repeated += len(twins)
+    return kept, repeated
+
+
+# --- Catalog ----------------------------------------------------------------------------------
+
+
+def _track_ids(listens: Listens, *, create: bool) -> tuple[list[int], dict[int, int]]:
+    """Catalog ids per listens track (negative placeholders for tracks not stored yet, when not
+    creating), and {stored local track id: id it is merged into} when only analysing (importing
+    merges them for real)."""
+    used = set(listens.track)
+    entries = listens.tracks
+    known_spotify = _spotify_by_name_key([e.uri for e in entries if e.uri.startswith("local:")])
+    missing = [e for i, e in enumerate(entries) if i in used and e.uri not in known_spotify]
+    if create:
+        ids = catalog_upsert(missing, refresh=False)
+        ids.update({e.uri: 0 for i, e in enumerate(entries) if i not in used})
+        aliases: dict[int, int] = {}
+    else:
+        ids = ids_by_uri(Track, [e.uri for e in missing])
+        placeholders = {e.uri: -1 - i for i, e in enumerate(entries) if e.uri not in ids}
+        ids.update(placeholders)
+        aliases = local_aliases(entries, ids)
+    ids.update(known_spotify)
+    return [ids[e.uri] for e in entries], aliases
+
+
+def _spotify_by_name_key(keys: list[str]) -> dict[str, int]:
+    """Spotify tracks already stored under these name keys (the oldest one, if several)."""
+    found: dict[str, int] = {}
+    for key, pk, uri in sorted(rows_where_in(Track, "name_key", keys, "name_key", "id", "uri")):
+        if not uri.startswith("local:"):
+            found.setdefault(key, pk)
+    return found
+
+
+# --- Matching and writing ---------------------------------------------------------------------
+
+
+def _batches(order: list[int], ended: Any, start: int) -> Iterator[tuple[int, int]]:
+    """[start, stop) slices of `order` of about BATCH_ROWS; listens ending at the same moment
+    stay in one batch."""
+    while start < len(order):
+        stop = min(start + BATCH_ROWS, len(order))
+        while stop < len(order) and ended[order[stop]] == ended[order[stop - 1]]:
+            stop += 1
+        yield start, stop
+        start = stop
+
+
+@dataclass
+class BatchOutcome:
+    new: list[int]  # rows not stored yet
+    refine: list[tuple[int, int]]  # (stored play pk, row) where the row is more precise
+    already: int
+
+
+def _match_batch(
+    user_id: int, listens: Listens, rows: list[int], ids: list[int], aliases: dict[int, int]
+) -> BatchOutcome:
+    stored = stored_listens(
+        user_id=user_id,
+        first_ms=listens.ended[rows[0]],
+        last_ms=listens.ended[rows[-1]],
+        aliases=aliases,
+    )
+    if not stored:
+        return BatchOutcome(new=rows, refine=[], already=0)
+    track, ended, flags = listens.track, listens.ended, listens.flags
+    reported = [(ids[track[r]], ended[r], SOURCES[flags[r] >> 2], r) for r in rows]
+    pairs = match(reported, stored)
+    stored_source = {s[3]: s[2] for s in stored}
+    refine = [
+        (pk, row)
+        for row, pk in pairs.items()
+        if stored_source[pk] == "account" and listens.source(row) != "account"
+    ]
+    return BatchOutcome([r for r in rows if r not in pairs], refine, len(pairs))
+
+
+PLAY_COLUMNS = ("user_id", "track_id", "started_at", "ended_at", "ms_played", "source")
+FLAG_COLUMNS = ("counted", "skipped")
+COPY_TYPES = ["int8", "int8", "timestamptz", "timestamptz", "int4", "text", "bool", "bool"]
+
+
+def _write(user_id: int, listens: Listens, outcome: BatchOutcome, ids: list[int]) -> None:
+    track, flags = listens.track, listens.flags
+    rows = (
+        (
+            user_id,
+            ids[track[r]],
+            moment_of(listens.started[r]),
+            moment_of(listens.ended[r]),
+            listens.ms_played[r],
+            listens.source(r),
+            bool(flags[r] & 1),
+            bool(flags[r] & 2),
+        )
+        for r in outcome.new
+    )
+    if connection.vendor == "postgresql":
+        columns = ", ".join((*PLAY_COLUMNS, *FLAG_COLUMNS))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SET LOCAL synchronous_commit TO OFF"
+            )  # the job's counts are exact anyway
+            statement = f"COPY {Play._meta.db_table} ({columns}) FROM STDIN (FORMAT BINARY)"
+            with cursor.cursor.copy(statement) as copy:
+                copy.set_types(COPY_TYPES)
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        Play.objects.bulk_create(
+            (Play(**dict(zip((*PLAY_COLUMNS, *FLAG_COLUMNS), row, strict=True))) for row in rows),
+            batch_size=5_000,
+        )
+    if outcome.refine:
+        Play.objects.bulk_update(
+            [
+                Play(
+                    pk=pk,
+                    started_at=moment_of(listens.started[r]),
+                    ended_at=moment_of(listens.ended[r]),
+                    ms_played=listens.ms_played[r],
+                    source=listens.source(r),
+                    counted=bool(flags[r] & 1),
+                    skipped=bool(flags[r] & 2),
+                )
+                for pk, r in outcome.refine
+            ],
+            ["started_at", "ended_at", "ms_played", "source", "counted", "skipped"],
+            batch_size=2_000,
+        )
+
+
+# --- Jobs -------------------------------------------------------------------------------------
+
+
+def import_create(*, user: User, uploads: list[UploadedFile]) -> Import:
+    """Keep the uploaded files for the job (analysed by a worker next)."""
+    imp = Import(user=user, name=", ".join(u.name or "upload" for u in uploads)[:300])
+    folder = Path(settings.IMPORT_DIR) / str(imp.public_id)
+    folder.mkdir(parents=True, exist_ok=False)
+    stored = []
+    for number, upload in enumerate(uploads):
+        path = folder / f"{number}.upload"
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        stored.append(
+            {"name": upload.name or f"upload {number + 1}", "path": str(path), "owned": True}
+        )
+    imp.files = stored
+    imp.save()
+    _enqueue("imports.analyse", imp)
+    return imp
+
+
+def import_create_from_paths(*, user: User, paths: list[Path]) -> Import:
+    """An import of files on this machine (the command line); they are read, never deleted."""
+    for path in paths:
+        if not path.is_file():
+            raise ExportError("no such file", file=str(path))
+    return Import.objects.create(
+        user=user,
+        name=", ".join(p.name for p in paths)[:300],
+        files=[{"name": p.name, "path": str(p.resolve()), "owned": False} for p in paths],
+    )
+
+
+def _enqueue(task_name: str, imp: Import) -> None:
+    from imports import tasks  # the tasks module imports this one
+
+    task = {"imports.analyse": tasks.import_analyse, "imports.run": tasks.import_run}[task_name]
+    transaction.on_commit(lambda: task.delay(imp.pk))
+
+
+def _claim(import_id: int, *, status: str, to: str) -> str | None:
+    """Take the job if it is in `status` and nobody holds it; returns the holder's token."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    taken = (
+        Import.objects.filter(pk=import_id, status__in=[status, to])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(status=to, claimed_by=token, claimed_until=now + LEASE)
+    )
+    return token if taken else None
+
+
+def _uploads(imp: Import) -> list[tuple[str, Path]]:
+    return [(f["name"], Path(f["path"])) for f in imp.files]
+
+
+def _finish(imp: Import, *, status: str, error: str = "", **fields: Any) -> None:
+    Import.objects.filter(pk=imp.pk).update(
+        status=status,
+        error=error,
+        claimed_by="",
+        claimed_until=None,
+        finished_at=timezone.now() if status != Import.Status.READY else None,
+        **fields,
+    )
+    if status != Import.Status.READY:
+        _remove_files(imp)
+    imp.refresh_from_db()
+
+
+def _remove_files(imp: Import) -> None:
+    for f in imp.files:
+        if f.get("owned"):
+            Path(f["path"]).unlink(missing_ok=True)
+    shutil.rmtree(Path(settings.IMPORT_DIR) / str(imp.public_id), ignore_errors=True)
+
+
+def import_analyse(*, import_id: int) -> Import | None:
+    """Read the files and count what importing them would do, without writing any play."""
+    if _claim(import_id, status=Import.Status.ANALYSING, to=Import.Status.ANALYSING) is None:
+        return None
+    imp = Import.objects.get(pk=import_id)
+    try:
+        prepared = prepare(_uploads(imp), now=imp.created_at)
+    except ExportError as error:
+        _finish(imp, status=Import.Status.FAILED, error=str(error))
+        return imp
+    ids, aliases = _track_ids(prepared.listens, create=False)
+    listens, order = prepared.listens, prepared.order
+    new = new_counted = already = 0
+    for start, stop in _batches(order, listens.ended, 0):
+        outcome = _match_batch(imp.user_id, listens, order[start:stop], ids, aliases)
+        new += len(outcome.new)
+        new_counted += sum(listens.flags[r] & 1 for r in outcome.new)
+        already += outcome.already
+    report = {
+        "files": prepared.files,
+        "first": moment_of(listens.ended[order[0]]).isoformat() if order else None,
+        "last": moment_of(listens.ended[order[-1]]).isoformat() if order else None,
+        "listens": len(listens),
+        "new": new,
+        "new_counted": new_counted,
+        "already": already,
+        "repeated": prepared.repeated,
+        "not_played": dict(prepared.not_played),
+    }
+    _finish(imp, status=Import.Status.READY, report=report, rows_total=len(order))
+    return imp
+
+
+def import_confirm(*, imp: Import) -> bool:
+    """Queue an analysed import; False unless it was waiting for this."""
+    queued = Import.objects.filter(pk=imp.pk, status=Import.Status.READY).update(
+        status=Import.Status.QUEUED
+    )
+    if queued:
+        _enqueue("imports.run", imp)
+    return bool(queued)
+
+
+def import_discard(*, imp: Import) -> bool:
+    """Drop an import that has not started; its files are deleted."""
+    dropped = Import.objects.filter(
+        pk=imp.pk, status__in=[Import.Status.READY, Import.Status.ANALYSING]
+    ).update(status=Import.Status.DISCARDED, finished_at=timezone.now())
+    if dropped:
+        _remove_files(imp)
+    return bool(dropped)
+
+
+class LostClaim(Exception):
+    """Another worker took the job over (this one stalled past its lease)."""
+
+
+def import_run(*, import_id: int, progress: Progress | None = None) -> Import | None:
+    """Import a confirmed job: every batch not committed yet, `settings.IMPORT_WRITERS` at a
+    time (each on its own database connection), then the totals."""
+    token = _claim(import_id, status=Import.Status.QUEUED, to=Import.Status.IMPORTING)
+    if token is None:
+        return None
+    imp = Import.objects.get(pk=import_id)
+    try:
+        prepared = prepare(_uploads(imp), now=imp.created_at)
+    except ExportError as error:  # the files changed since they were analysed
+        _finish(imp, status=Import.Status.FAILED, error=str(error))
+        return imp
+    with transaction.atomic():
+        ids, _ = _track_ids(prepared.listens, create=True)
+    listens, order = prepared.listens, prepared.order
+    committed = set(imp.batches.values_list("first_row", flat=True))
+    pending = [b for b in _batches(order, listens.ended, 0) if b[0] not in committed]
+
+    def write(batch: tuple[int, int]) -> None:
+        _import_batch(imp, listens, order, batch, ids)
+
+    try:
+        _renew(imp, token)  # reading took a while: keep the job before the first batch
+        for _ in _each_done(write, pending):
+            rows_done = imp.batches.aggregate(rows=Sum("rows", default=0))["rows"]
+            _renew(imp, token, rows_done=rows_done)
+            imp.rows_done = rows_done
+            if progress is not None:
+                progress(imp)
+    except LostClaim:
+        log.warning("import %s was taken over by another worker", imp.pk)
+        return None
+    totals = imp.batches.aggregate(
+        added=Sum("added", default=0),
+        added_counted=Sum("added_counted", default=0),
+        already=Sum("already", default=0),
+        refined=Sum("refined", default=0),
+    )
+    result = {**totals, "repeated": prepared.repeated, "not_played": dict(prepared.not_played)}
+    _finish(imp, status=Import.Status.DONE, result=result, rows_done=len(order))
+    return imp
+
+
+def _each_done(
+    write: Callable[[tuple[int, int]], None], batches: list[tuple[int, int]]
+) -> Iterator[None]:
+    """Write the batches, yielding after each; several at once on PostgreSQL (the database does
+    most of the work, and it can use more than one core)."""
+    writers = settings.IMPORT_WRITERS if connection.vendor == "postgresql" else 1
+    if writers <= 1:
+        for batch in batches:
+            write(batch)
+            yield
+        return
+
+    def on_own_connection(batch: tuple[int, int]) -> None:
+        try:
+            write(batch)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        for future in as_completed([pool.submit(on_own_connection, b) for b in batches]):
+            future.result()
+            yield
+
+
+def _import_batch(
+    imp: Import, listens: Listens, order: list[int], batch: tuple[int, int], ids: list[int]
+) -> None:
+    first, stop = batch
+    rows = order[first:stop]
+    for attempt in range(3):
+        if ImportBatch.objects.filter(job=imp, first_row=first).exists():
+            return  # written by a worker this one took the job over from
+        try:
+            with transaction.atomic():
+                outcome = _match_batch(imp.user_id, listens, rows, ids, {})
+                _write(imp.user_id, listens, outcome, ids)
+                ImportBatch.objects.create(
+                    job=imp,
+                    first_row=first,
+                    rows=len(rows),
+                    added=len(outcome.new),
+                    added_counted=sum(listens.flags[r] & 1 for r in outcome.new),
+                    already=outcome.already - len(outcome.refine),
+                    refined=len(outcome.refine),
+                )
+            return
+        except IntegrityError:
+            # A poll stored one of these listens between the match and the write: look again.
+            if attempt == 2:
+                raise
+
+
+def _renew(imp: Import, token: str, **fields: Any) -> None:
+    kept = Import.objects.filter(pk=imp.pk, claimed_by=token).update(
+        claimed_until=timezone.now() + LEASE, **fields
+    )
+    if not kept:
+        raise LostClaim
+
+
+def imports_resume_stalled(*, now: datetime | None = None) -> int:
+    """Queue again the jobs whose worker died (or whose message was lost); returns how many."""
+    now = now or timezone.now()
+    stalled = Import.objects.filter(
+        Q(claimed_until__lt=now) | Q(claimed_until__isnull=True, updated_at__lt=now - LEASE),
+        status__in=[Import.Status.ANALYSING, Import.Status.QUEUED, Import.Status.IMPORTING],
+    )
+    count = 0
+    for imp in stalled:
+        _enqueue("imports.analyse" if imp.status == Import.Status.ANALYSING else "imports.run", imp)
+        count += 1
+    return count
+
+
+def imports_remove_unconfirmed(*, now: datetime | None = None) -> int:
+    """Discard analysed imports nobody confirmed within a day (their uploads take space)."""
+    now = now or timezone.now()
+    count = 0
+    for imp in Import.objects.filter(
+        status=Import.Status.READY, updated_at__lt=now - timedelta(days=1)
+    ):
+        count += import_discard(imp=imp)
+    return count

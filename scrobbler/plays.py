@@ -1,0 +1,88 @@
+"""Storing plays without ever storing one listen twice, whichever paths report it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import BigIntegerField, Func
+
+from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, ms_of
+from scrobbler.models import Play, Track
+
+
+def stored_listens(
+    *, user_id: int, first_ms: int, last_ms: int, aliases: Mapping[int, int] | None = None
+) -> list[ListenRow]:
+    """The user's stored plays that could be one of the listens ending in [first, last], keyed by
+    primary key; `aliases` maps a track id to the one it is being merged into."""
+    margin = timedelta(milliseconds=MAX_WINDOW_MS)
+    rows = (
+        Play.objects.filter(
+            user_id=user_id,
+            ended_at__gte=EPOCH + timedelta(milliseconds=first_ms) - margin,
+            ended_at__lte=EPOCH + timedelta(milliseconds=last_ms) + margin,
+        )
+        .annotate(ended_ms=EpochMs("ended_at"))
+        .values_list("pk", "track_id", "ended_ms", "source")
+    )
+    if aliases:
+        return [(aliases.get(t, t), ended, source, pk) for pk, t, ended, source in rows]
+    return [(t, ended, source, pk) for pk, t, ended, source in rows]
+
+
+class EpochMs(Func):
+    """A timestamp as integer milliseconds since the epoch, computed by the database (turning a
+    million timestamps into datetimes in Python takes seconds)."""
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000)::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400000) AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def plays_unrecorded(*, user_id: int, plays: list[Play]) -> list[Play]:
+    """The plays (unsaved, one user's) that are not already stored as the same listen."""
+    if not plays:
+        return []
+    reported = [Listen(p.track_id, ms_of(p.ended_at), p.source, i) for i, p in enumerate(plays)]
+    stored = stored_listens(
+        user_id=user_id,
+        first_ms=min(r.ended_ms for r in reported),
+        last_ms=max(r.ended_ms for r in reported),
+    )
+    known = match(reported, stored)
+    return [p for i, p in enumerate(plays) if i not in known]
+
+
+@transaction.atomic
+def plays_merge_tracks(aliases: Mapping[int, int]) -> None:
+    """Merge `local:` tracks into the Spotify tracks they turned out to be ({local id: real id}):
+    their plays move over, except listens the real track already has (e.g. the same listen from
+    Account Data and from Extended Streaming History). Local tracks left with nothing pointing
+    at them are deleted."""
+    if not aliases:
+        return
+    rows = Play.objects.filter(track_id__in={*aliases, *aliases.values()}).values_list(
+        "pk", "user_id", "track_id", "ended_at", "source"
+    )
+    moving: dict[int, list[Listen]] = defaultdict(list)
+    staying: dict[int, list[Listen]] = defaultdict(list)
+    for pk, user_id, track_id, ended_at, source in rows:
+        side = moving if track_id in aliases else staying
+        side[user_id].append(Listen(aliases.get(track_id, track_id), ms_of(ended_at), source, pk))
+    repeated: list[int] = []
+    for user_id, listens in moving.items():
+        repeated.extend(match(listens, staying.get(user_id, [])))
+    Play.objects.filter(pk__in=repeated).delete()
+    for local_id, real_id in aliases.items():
+        Play.objects.filter(track_id=local_id).update(track_id=real_id)
+    Track.objects.filter(pk__in=aliases, likes__isnull=True, playlists__isnull=True).delete()
