@@ -84,7 +84,7 @@ def measure(export: Path) -> None:
         services.import_analyse(import_id=imp.pk)
         analysed = time.perf_counter()
         analysis_rss = peak_rss_mb()
-        Import.objects.filter(pk=imp.pk).update(status=Import.Status.QUEUED)
+        services.import_confirm(imp=imp, queue=False)
         reset_peak_rss()
         services.import_run(import_id=imp.pk)
         finished = time.perf_counter()

@@ -28,3 +28,7 @@ STORAGES = {
 # The test client and the browser tests get static files straight from the finders.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# Tests run inside a transaction other connections cannot see: one writer per import, on the
+# test's own connection (tests that check parallel writers say so).
+IMPORT_WRITERS = 1

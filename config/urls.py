@@ -7,6 +7,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("scrobbler.urls")),
+    path("", include("imports.urls")),
 ]
 
 if settings.SPOTIFY_SIMULATOR:  # the bundled Spotify simulator (demo mode, tests, benchmarks)

@@ -395,14 +395,15 @@ def import_analyse(*, import_id: int) -> Import | None:
     return imp
 
 
-def import_confirm(*, imp: Import) -> bool:
-    """Queue an analysed import; False unless it was waiting for this."""
-    queued = Import.objects.filter(pk=imp.pk, status=Import.Status.READY).update(
+def import_confirm(*, imp: Import, queue: bool = True) -> bool:
+    """Confirm an analysed import: queued for a worker, or (queue=False) for the caller to run
+    with `import_run`. False unless it was waiting for this."""
+    confirmed = Import.objects.filter(pk=imp.pk, status=Import.Status.READY).update(
         status=Import.Status.QUEUED
     )
-    if queued:
+    if confirmed and queue:
         _enqueue("imports.run", imp)
-    return bool(queued)
+    return bool(confirmed)
 
 
 def import_discard(*, imp: Import) -> bool:

@@ -36,3 +36,12 @@ def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = manage("collectstatic", "--no-input", "-v", "0", env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     return root
+
+
+@pytest.fixture(scope="session")
+def spotify_exports() -> Path:
+    """The real Spotify exports of the shared test corpus (never copied into the repository)."""
+    folder = Path(os.environ.get("ENCORE_CORPUS", "/work/shared/corpus")) / "spotify-exports"
+    if not folder.is_dir():
+        pytest.skip(f"the test corpus is not here ({folder}); set ENCORE_CORPUS to its folder")
+    return folder

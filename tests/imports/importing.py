@@ -1,0 +1,44 @@
+"""Running imports the way the upload page and the command do, for tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from imports import services
+from imports.models import Import
+from scrobbler.models import Play, User
+
+
+def analyse(user: User, *paths: Path) -> Import:
+    imp = services.import_create_from_paths(user=user, paths=list(paths))
+    services.import_analyse(import_id=imp.pk)
+    imp.refresh_from_db()
+    return imp
+
+
+def run_import(user: User, *paths: Path) -> Import:
+    """Analyse, confirm and import; the import must succeed."""
+    imp = analyse(user, *paths)
+    assert imp.status == Import.Status.READY, imp.error
+    assert services.import_confirm(imp=imp, queue=False)
+    services.import_run(import_id=imp.pk)
+    imp.refresh_from_db()
+    assert imp.status == Import.Status.DONE, imp.error
+    return imp
+
+
+def write_json(path: Path, records: Any) -> Path:
+    path.write_text(json.dumps(records))
+    return path
+
+
+def stored(user: User) -> list[tuple[str, str, int, str, bool, bool]]:
+    """The user's plays as comparable tuples, in time order."""
+    return [
+        (uri, ended.isoformat(), ms, source, counted, skipped)
+        for uri, ended, ms, source, counted, skipped in Play.objects.filter(user=user)
+        .order_by("ended_at", "track__uri")
+        .values_list("track__uri", "ended_at", "ms_played", "source", "counted", "skipped")
+    ]
