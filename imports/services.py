@@ -46,8 +46,6 @@ from scrobbler.plays import stored_listens
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 50_000  # listens matched and written per transaction
-LEASE = timedelta(minutes=2)  # a job whose worker has not committed for this long is taken over
 Progress = Callable[[Import], None]
 
 
@@ -188,10 +186,10 @@ def _spotify_by_name_key(keys: list[str]) -> dict[str, int]:
 
 
 def _batches(order: list[int], ended: Any, start: int) -> Iterator[tuple[int, int]]:
-    """[start, stop) slices of `order` of about BATCH_ROWS; listens ending at the same moment
-    stay in one batch."""
+    """[start, stop) slices of `order` of about IMPORT_BATCH_ROWS; listens ending at the same
+    moment stay in one batch."""
     while start < len(order):
-        stop = min(start + BATCH_ROWS, len(order))
+        stop = min(start + settings.IMPORT_BATCH_ROWS, len(order))
         while stop < len(order) and ended[order[stop]] == ended[order[stop - 1]]:
             stop += 1
         yield start, stop
@@ -332,7 +330,7 @@ def _claim(import_id: int, *, status: str, to: str) -> str | None:
     taken = (
         Import.objects.filter(pk=import_id, status__in=[status, to])
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(status=to, claimed_by=token, claimed_until=now + LEASE)
+        .update(status=to, claimed_by=token, claimed_until=_lease_end())
     )
     return token if taken else None
 
@@ -515,9 +513,14 @@ def _import_batch(
                 raise
 
 
+def _lease_end() -> datetime:
+    """Until when a worker holds a job it claims or renews now."""
+    return timezone.now() + timedelta(seconds=settings.IMPORT_LEASE_SECONDS)
+
+
 def _renew(imp: Import, token: str, **fields: Any) -> None:
     kept = Import.objects.filter(pk=imp.pk, claimed_by=token).update(
-        claimed_until=timezone.now() + LEASE, **fields
+        claimed_until=_lease_end(), **fields
     )
     if not kept:
         raise LostClaim
@@ -527,7 +530,11 @@ def imports_resume_stalled(*, now: datetime | None = None) -> int:
     """Queue again the jobs whose worker died (or whose message was lost); returns how many."""
     now = now or timezone.now()
     stalled = Import.objects.filter(
-        Q(claimed_until__lt=now) | Q(claimed_until__isnull=True, updated_at__lt=now - LEASE),
+        Q(claimed_until__lt=now)
+        | Q(
+            claimed_until__isnull=True,
+            updated_at__lt=now - timedelta(seconds=settings.IMPORT_LEASE_SECONDS),
+        ),
         status__in=[Import.Status.ANALYSING, Import.Status.QUEUED, Import.Status.IMPORTING],
     )
     count = 0

@@ -256,7 +256,7 @@ def test_an_interrupted_import_resumes_to_the_same_result(
     alice: User,
     bob: User,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     rng = random.Random(3)
@@ -269,7 +269,7 @@ def test_an_interrupted_import_resumes_to_the_same_result(
         for i in range(6_000)
     ]
     path = write_json(tmp_path / "endsong_0.json", records)
-    monkeypatch.setattr(services, "BATCH_ROWS", 500)
+    settings.IMPORT_BATCH_ROWS = 500
     whole = run_import(bob, path)
 
     class WorkerKilled(Exception):
