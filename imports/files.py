@@ -8,7 +8,9 @@ whatever a member's header claims.
 
 from __future__ import annotations
 
+import lzma
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +20,17 @@ from typing import IO
 from imports.parsing import ExportError, base_name
 
 HEAD_BYTES = 4096  # enough of a file to tell its format
+# What zipfile raises for a damaged archive: bad structure, corrupt compressed data, a method it
+# cannot decompress (Deflate64, from Windows' zipper), names that are not the UTF-8 they claim.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 
 
 @dataclass(frozen=True)
@@ -35,18 +48,21 @@ class Member:
     name: str  # as the user knows it, e.g. `my_spotify_data.zip/Spotify Account Data/…json`
     size: int
     path: Path
-    inner: str | None = None  # member name inside the ZIP at `path`
+    entry: int | None = None  # position in the ZIP at `path` (names can repeat in a ZIP)
 
     @contextmanager
     def open(self) -> Iterator[IO[bytes]]:
-        if self.inner is None:
+        if self.entry is None:
             with self.path.open("rb") as stream:
                 yield stream
             return
         try:
-            with zipfile.ZipFile(self.path) as archive, archive.open(self.inner) as stream:
+            with (
+                zipfile.ZipFile(self.path) as archive,
+                archive.open(archive.infolist()[self.entry]) as stream,
+            ):
                 yield stream
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
+        except ZIP_ERRORS as error:
             raise ExportError(f"damaged ZIP member ({error})", file=self.name) from None
 
     def head(self) -> bytes:
@@ -58,8 +74,9 @@ class Member:
             raise ExportError(_too_big(self.size, limit), file=self.name)
         try:
             with self.open() as stream:
-                data = stream.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
+                # Never more than the size it claims: a lying ZIP header fails its CRC check.
+                data = stream.read(min(limit, self.size) + 1)
+        except ZIP_ERRORS as error:
             raise ExportError(f"damaged ZIP member ({error})", file=self.name) from None
         if len(data) > limit:
             raise ExportError(_too_big(len(data), limit), file=self.name)
@@ -67,7 +84,12 @@ class Member:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return f"{size / 2**20:,.0f} MB is more than the {limit / 2**20:,.0f} MB Encore reads per file"
+    return f"{_mb(size)} is more than the {_mb(limit)} Encore reads per file"
+
+
+def _mb(size: int) -> str:
+    """Sizes as people read them, never rounded to look like the cap they exceed."""
+    return f"{size / 2**20:,.1f} MB" if size < 10 * 2**20 else f"{size / 2**20:,.0f} MB"
 
 
 def is_zip(path: Path) -> bool:
@@ -88,8 +110,8 @@ def members(uploads: list[tuple[str, Path]], limits: Limits) -> list[Member]:
     total = sum(m.size for m in found)
     if total > limits.total_bytes:
         raise ExportError(
-            f"{total / 2**20:,.0f} MB uncompressed is more than the "
-            f"{limits.total_bytes / 2**20:,.0f} MB Encore imports at once",
+            f"{_mb(total)} uncompressed is more than the {_mb(limits.total_bytes)} Encore "
+            "imports at once",
             file=uploads[0][0] if len(uploads) == 1 else "the upload",
         )
     return found
@@ -99,7 +121,7 @@ def _zip_members(name: str, path: Path, limits: Limits) -> list[Member]:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except ZIP_ERRORS as error:
         raise ExportError(f"damaged ZIP file ({error})", file=name) from None
     if len(infos) > limits.zip_entries:
         raise ExportError(
@@ -107,7 +129,7 @@ def _zip_members(name: str, path: Path, limits: Limits) -> list[Member]:
             file=name,
         )
     found = []
-    for info in infos:
+    for entry, info in enumerate(infos):
         if info.is_dir() or base_name(info.filename).startswith("."):
             continue
         member_name = f"{name}/{info.filename}"
@@ -120,5 +142,5 @@ def _zip_members(name: str, path: Path, limits: Limits) -> list[Member]:
                 f"compressed more than {limits.zip_ratio}:1, which no real export is (a zip bomb?)",
                 file=member_name,
             )
-        found.append(Member(name=member_name, size=info.file_size, path=path, inner=info.filename))
+        found.append(Member(name=member_name, size=info.file_size, path=path, entry=entry))
     return found

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import IO, Annotated, Literal
+from typing import IO, Annotated, Literal, NamedTuple
 
 import msgspec
+import numpy as np
 
 from scrobbler.catalog import CatalogEntry, TrackEntry, local_uri
 from scrobbler.dedupe import moment_of, ms_of
@@ -185,13 +186,21 @@ class FileReport:
         }
 
 
+class ListenArrays(NamedTuple):
+    track: np.ndarray
+    ended: np.ndarray
+    started: np.ndarray
+    ms_played: np.ndarray
+    flags: np.ndarray
+
+
 class Listens:
     """Listens read from one import, as columns; row i is one listen."""
 
     def __init__(self) -> None:
         self.tracks: list[TrackEntry] = []
         self._track_index: dict[str, int] = {}
-        self.track = array("l")
+        self.track = array("q")
         self.ended = array("q")
         self.started = array("q")
         self.ms_played = array("q")
@@ -200,6 +209,16 @@ class Listens:
 
     def __len__(self) -> int:
         return len(self.ended)
+
+    def arrays(self) -> ListenArrays:
+        """The columns as numpy arrays (views: no copy; the columns cannot grow while viewed)."""
+        return ListenArrays(
+            np.frombuffer(self.track, dtype=np.int64),
+            np.frombuffer(self.ended, dtype=np.int64),
+            np.frombuffer(self.started, dtype=np.int64),
+            np.frombuffer(self.ms_played, dtype=np.int64),
+            np.frombuffer(self.flags, dtype=np.uint8),
+        )
 
     def source(self, row: int) -> str:
         return SOURCES[self.flags[row] >> 2]

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, connections, transaction
@@ -30,6 +31,8 @@ from django.utils import timezone
 from imports import files as upload_files
 from imports.models import Import, ImportBatch
 from imports.parsing import (
+    COUNTED,
+    SKIPPED,
     SOURCES,
     ExportError,
     Format,
@@ -39,8 +42,9 @@ from imports.parsing import (
     moment_of,
     natural_key,
 )
+from imports.writes import plays_write
 from scrobbler.catalog import catalog_upsert, ids_by_uri, local_aliases, name_key, rows_where_in
-from scrobbler.dedupe import Listen, match
+from scrobbler.dedupe import match
 from scrobbler.models import Play, Track, User
 from scrobbler.plays import stored_listens
 
@@ -65,7 +69,7 @@ def limits() -> upload_files.Limits:
 class Prepared:
     listens: Listens
     files: list[dict[str, Any]]
-    order: list[int]  # rows to match and store, by end time
+    order: np.ndarray  # rows to match and store, by end time
     repeated: int  # listens the export holds twice
     not_played: Counter[str] = field(default_factory=Counter)
 
@@ -107,44 +111,41 @@ def _merge_formats(listens: Listens) -> None:
     }
     alias = {i: by_key[t.uri] for i, t in enumerate(listens.tracks) if t.uri in by_key}
     if alias:
-        for row, track in enumerate(listens.track):
-            if track in alias:
-                listens.track[row] = alias[track]
+        track = listens.arrays().track
+        for local, real in alias.items():
+            track[track == local] = real
 
 
-def _without_repeats(listens: Listens) -> tuple[list[int], int]:
+def _without_repeats(listens: Listens) -> tuple[np.ndarray, int]:
     """Rows by end time, without listens the export repeats: the same track ending at the same
     moment is one listen (the fuller report kept), and an Account Data listen that the Extended
     Streaming History in the same import also has is that one."""
-    ended, track, ms_played = listens.ended, listens.track, listens.ms_played
-    by_end = sorted(range(len(listens)), key=ended.__getitem__)
-    kept: list[int] = []
-    start = 0
-    while start < len(by_end):
-        stop = start + 1
-        while stop < len(by_end) and ended[by_end[stop]] == ended[by_end[start]]:
-            stop += 1
-        if stop - start == 1:
-            kept.append(by_end[start])
-        else:
-            fullest: dict[int, int] = {}
-            for row in by_end[start:stop]:
-                best = fullest.get(track[row])
-                if best is None or ms_played[row] > ms_played[best]:
-                    fullest[track[row]] = row
-            kept.extend(sorted(fullest.values()))
-        start = stop
-    repeated = len(by_end) - len(kept)
-    account = {r for r in kept if listens.source(r) == "account"}
-    if account and len(account) < len(kept):
-        tracks = {track[r] for r in account}
+    columns = listens.arrays()
+    # By end, then track, then most heard first: a repeat is a row like the one before it.
+    order = np.lexsort((-columns.ms_played, columns.track, columns.ended))
+    ended, track = columns.ended[order], columns.track[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (ended[1:] != ended[:-1]) | (track[1:] != track[:-1])
+    kept = order[first]
+    repeated = len(order) - len(kept)
+    is_account = (columns.flags[kept] >> 2) == SOURCES.index("account")
+    if is_account.any() and not is_account.all():
+        tracks = set(columns.track[kept[is_account]].tolist())
         both = [
-            Listen(track[r], ended[r], listens.source(r), r) for r in kept if track[r] in tracks
+            (t, e, SOURCES[f >> 2], r)
+            for t, e, f, r in zip(
+                columns.track[kept].tolist(),
+                columns.ended[kept].tolist(),
+                columns.flags[kept].tolist(),
+                kept.tolist(),
+                strict=True,
+            )
+            if t in tracks
         ]
         twins = match(
-            [b for b in both if b.key in account], [b for b in both if b.key not in account]
+            [b for b in both if b[2] == "account"], [b for b in both if b[2] != "account"]
         )
-        kept = [r for r in kept if r not in twins]
+        kept = kept[~np.isin(kept, list(twins))]
         repeated += len(twins)
     return kept, repeated
 
@@ -152,11 +153,11 @@ def _without_repeats(listens: Listens) -> tuple[list[int], int]:
 # --- Catalog ----------------------------------------------------------------------------------
 
 
-def _track_ids(listens: Listens, *, create: bool) -> tuple[list[int], dict[int, int]]:
-    """Catalog ids per listens track (negative placeholders for tracks not stored yet, when not
-    creating), and {stored local track id: id it is merged into} when only analysing (importing
-    merges them for real)."""
-    used = set(listens.track)
+def _track_ids(listens: Listens, *, create: bool) -> tuple[np.ndarray, dict[int, int]]:
+    """Catalog ids by the listens' track index (when only analysing, negative placeholders for
+    tracks not stored yet), and {stored local track id: id it is merged into} when analysing
+    (importing merges them for real)."""
+    used = set(np.unique(listens.arrays().track).tolist())
     entries = listens.tracks
     known_spotify = _spotify_by_name_key([e.uri for e in entries if e.uri.startswith("local:")])
     missing = [e for i, e in enumerate(entries) if i in used and e.uri not in known_spotify]
@@ -170,7 +171,7 @@ def _track_ids(listens: Listens, *, create: bool) -> tuple[list[int], dict[int, 
         ids.update(placeholders)
         aliases = local_aliases(entries, ids)
     ids.update(known_spotify)
-    return [ids[e.uri] for e in entries], aliases
+    return np.array([ids[e.uri] for e in entries], dtype=np.int64), aliases
 
 
 def _spotify_by_name_key(keys: list[str]) -> dict[str, int]:
@@ -185,12 +186,12 @@ def _spotify_by_name_key(keys: list[str]) -> dict[str, int]:
 # --- Matching and writing ---------------------------------------------------------------------
 
 
-def _batches(order: list[int], ended: Any, start: int) -> Iterator[tuple[int, int]]:
-    """[start, stop) slices of `order` of about IMPORT_BATCH_ROWS; listens ending at the same
-    moment stay in one batch."""
-    while start < len(order):
-        stop = min(start + settings.IMPORT_BATCH_ROWS, len(order))
-        while stop < len(order) and ended[order[stop]] == ended[order[stop - 1]]:
+def _batches(ended: np.ndarray, start: int) -> Iterator[tuple[int, int]]:
+    """[start, stop) slices of about IMPORT_BATCH_ROWS of the listens' end times (sorted);
+    listens ending at the same moment stay in one batch."""
+    while start < len(ended):
+        stop = min(start + settings.IMPORT_BATCH_ROWS, len(ended))
+        while stop < len(ended) and ended[stop] == ended[stop - 1]:
             stop += 1
         yield start, stop
         start = stop
@@ -198,24 +199,33 @@ def _batches(order: list[int], ended: Any, start: int) -> Iterator[tuple[int, in
 
 @dataclass
 class BatchOutcome:
-    new: list[int]  # rows not stored yet
+    new: np.ndarray  # rows not stored yet
     refine: list[tuple[int, int]]  # (stored play pk, row) where the row is more precise
     already: int
 
 
 def _match_batch(
-    user_id: int, listens: Listens, rows: list[int], ids: list[int], aliases: dict[int, int]
+    user_id: int, listens: Listens, rows: np.ndarray, ids: np.ndarray, aliases: dict[int, int]
 ) -> BatchOutcome:
+    columns = listens.arrays()
     stored = stored_listens(
         user_id=user_id,
-        first_ms=listens.ended[rows[0]],
-        last_ms=listens.ended[rows[-1]],
+        first_ms=int(columns.ended[rows[0]]),
+        last_ms=int(columns.ended[rows[-1]]),
         aliases=aliases,
     )
     if not stored:
         return BatchOutcome(new=rows, refine=[], already=0)
-    track, ended, flags = listens.track, listens.ended, listens.flags
-    reported = [(ids[track[r]], ended[r], SOURCES[flags[r] >> 2], r) for r in rows]
+    reported = [
+        (t, e, SOURCES[f >> 2], r)
+        for t, e, f, r in zip(
+            ids[columns.track[rows]].tolist(),
+            columns.ended[rows].tolist(),
+            columns.flags[rows].tolist(),
+            rows.tolist(),
+            strict=True,
+        )
+    ]
     pairs = match(reported, stored)
     stored_source = {s[3]: s[2] for s in stored}
     refine = [
@@ -223,62 +233,28 @@ def _match_batch(
         for row, pk in pairs.items()
         if stored_source[pk] == "account" and listens.source(row) != "account"
     ]
-    return BatchOutcome([r for r in rows if r not in pairs], refine, len(pairs))
+    new = rows[~np.isin(rows, list(pairs))] if pairs else rows
+    return BatchOutcome(new, refine, len(pairs))
 
 
-PLAY_COLUMNS = ("user_id", "track_id", "started_at", "ended_at", "ms_played", "source")
-FLAG_COLUMNS = ("counted", "skipped")
-COPY_TYPES = ["int8", "int8", "timestamptz", "timestamptz", "int4", "text", "bool", "bool"]
-
-
-def _write(user_id: int, listens: Listens, outcome: BatchOutcome, ids: list[int]) -> None:
-    track, flags = listens.track, listens.flags
-    rows = (
-        (
-            user_id,
-            ids[track[r]],
-            moment_of(listens.started[r]),
-            moment_of(listens.ended[r]),
-            listens.ms_played[r],
-            listens.source(r),
-            bool(flags[r] & 1),
-            bool(flags[r] & 2),
-        )
-        for r in outcome.new
+def _refine(listens: Listens, refine: list[tuple[int, int]]) -> None:
+    """Give stored Account Data plays the exact times a more precise export has for them."""
+    Play.objects.bulk_update(
+        [
+            Play(
+                pk=pk,
+                started_at=moment_of(listens.started[r]),
+                ended_at=moment_of(listens.ended[r]),
+                ms_played=listens.ms_played[r],
+                source=listens.source(r),
+                counted=bool(listens.flags[r] & COUNTED),
+                skipped=bool(listens.flags[r] & SKIPPED),
+            )
+            for pk, r in refine
+        ],
+        ["started_at", "ended_at", "ms_played", "source", "counted", "skipped"],
+        batch_size=2_000,
     )
-    if connection.vendor == "postgresql":
-        columns = ", ".join((*PLAY_COLUMNS, *FLAG_COLUMNS))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SET LOCAL synchronous_commit TO OFF"
-            )  # the job's counts are exact anyway
-            statement = f"COPY {Play._meta.db_table} ({columns}) FROM STDIN (FORMAT BINARY)"
-            with cursor.cursor.copy(statement) as copy:
-                copy.set_types(COPY_TYPES)
-                for row in rows:
-                    copy.write_row(row)
-    else:
-        Play.objects.bulk_create(
-            (Play(**dict(zip((*PLAY_COLUMNS, *FLAG_COLUMNS), row, strict=True))) for row in rows),
-            batch_size=5_000,
-        )
-    if outcome.refine:
-        Play.objects.bulk_update(
-            [
-                Play(
-                    pk=pk,
-                    started_at=moment_of(listens.started[r]),
-                    ended_at=moment_of(listens.ended[r]),
-                    ms_played=listens.ms_played[r],
-                    source=listens.source(r),
-                    counted=bool(flags[r] & 1),
-                    skipped=bool(flags[r] & 2),
-                )
-                for pk, r in outcome.refine
-            ],
-            ["started_at", "ended_at", "ms_played", "source", "counted", "skipped"],
-            batch_size=2_000,
-        )
 
 
 # --- Jobs -------------------------------------------------------------------------------------
@@ -370,18 +346,25 @@ def import_analyse(*, import_id: int) -> Import | None:
     except ExportError as error:
         _finish(imp, status=Import.Status.FAILED, error=str(error))
         return imp
+    except Exception:
+        # A file no check foresaw: fail this import (the others go on), keep the details in the
+        # log rather than retrying the same crash forever.
+        log.exception("import %s: reading its files failed", imp.pk)
+        _finish(imp, status=Import.Status.FAILED, error="Encore could not read these files.")
+        return imp
     ids, aliases = _track_ids(prepared.listens, create=False)
     listens, order = prepared.listens, prepared.order
     new = new_counted = already = 0
-    for start, stop in _batches(order, listens.ended, 0):
+    flags = listens.arrays().flags
+    for start, stop in _batches(listens.arrays().ended[order], 0):
         outcome = _match_batch(imp.user_id, listens, order[start:stop], ids, aliases)
         new += len(outcome.new)
-        new_counted += sum(listens.flags[r] & 1 for r in outcome.new)
+        new_counted += int(np.count_nonzero(flags[outcome.new] & COUNTED))
         already += outcome.already
     report = {
         "files": prepared.files,
-        "first": moment_of(listens.ended[order[0]]).isoformat() if order else None,
-        "last": moment_of(listens.ended[order[-1]]).isoformat() if order else None,
+        "first": moment_of(listens.ended[order[0]]).isoformat() if len(order) else None,
+        "last": moment_of(listens.ended[order[-1]]).isoformat() if len(order) else None,
         "listens": len(listens),
         "new": new,
         "new_counted": new_counted,
@@ -434,7 +417,7 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
         ids, _ = _track_ids(prepared.listens, create=True)
     listens, order = prepared.listens, prepared.order
     committed = set(imp.batches.values_list("first_row", flat=True))
-    pending = [b for b in _batches(order, listens.ended, 0) if b[0] not in committed]
+    pending = [b for b in _batches(listens.arrays().ended[order], 0) if b[0] not in committed]
 
     def write(batch: tuple[int, int]) -> None:
         _import_batch(imp, listens, order, batch, ids)
@@ -486,7 +469,7 @@ def _each_done(
 
 
 def _import_batch(
-    imp: Import, listens: Listens, order: list[int], batch: tuple[int, int], ids: list[int]
+    imp: Import, listens: Listens, order: np.ndarray, batch: tuple[int, int], ids: np.ndarray
 ) -> None:
     first, stop = batch
     rows = order[first:stop]
@@ -496,13 +479,17 @@ def _import_batch(
         try:
             with transaction.atomic():
                 outcome = _match_batch(imp.user_id, listens, rows, ids, {})
-                _write(imp.user_id, listens, outcome, ids)
+                plays_write(user_id=imp.user_id, listens=listens, rows=outcome.new, track_ids=ids)
+                if outcome.refine:
+                    _refine(listens, outcome.refine)
                 ImportBatch.objects.create(
                     job=imp,
                     first_row=first,
                     rows=len(rows),
                     added=len(outcome.new),
-                    added_counted=sum(listens.flags[r] & 1 for r in outcome.new),
+                    added_counted=int(
+                        np.count_nonzero(listens.arrays().flags[outcome.new] & COUNTED)
+                    ),
                     already=outcome.already - len(outcome.refine),
                     refined=len(outcome.refine),
                 )

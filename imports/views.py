@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -26,7 +26,7 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         if start + len(raw_data) > settings.IMPORT_MAX_UPLOAD_MB * 2**20:
-            self.request.upload_too_large = True  # type: ignore[attr-defined]
+            self.request.upload_too_large = True  # type: ignore[union-attr]
             raise StopUpload(connection_reset=True)
         return super().receive_data_chunk(raw_data, start)
 
@@ -73,7 +73,9 @@ def _own_import(request: HttpRequest, public_id: UUID) -> Import:
 @require_GET
 def import_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     imp = _own_import(request, public_id)
-    template = "imports/import.html#status" if request.headers.get("HX-Request") else "imports/import.html"
+    template = (
+        "imports/import.html#status" if request.headers.get("HX-Request") else "imports/import.html"
+    )
     return render(request, template, {"imp": imp})
 
 
@@ -106,7 +108,7 @@ EXPORTS = {
 
 @login_required
 @require_GET
-def export(request: HttpRequest, kind: str) -> HttpResponse:
+def export(request: HttpRequest, kind: str) -> HttpResponseBase:
     if kind not in EXPORTS:
         return HttpResponse(status=404)
     write, content_type, name = EXPORTS[kind]

@@ -107,12 +107,10 @@ def test_another_user_can_neither_see_nor_confirm_nor_discard_an_import(
         user=alice, name="mine.zip", status=Import.Status.READY, report={"new": 1}
     )
     client.force_login(bob)
-    for name, method in [
-        ("import-detail", client.get),
-        ("import-confirm", client.post),
-        ("import-discard", client.post),
-    ]:
-        assert method(reverse(name, args=[imp.public_id])).status_code == 404
+    url = reverse("import-detail", args=[imp.public_id])
+    assert client.get(url).status_code == 404
+    for name in ("import-confirm", "import-discard"):
+        assert client.post(reverse(name, args=[imp.public_id])).status_code == 404
     imp.refresh_from_db()
     assert imp.status == Import.Status.READY
     assert "mine.zip" not in client.get(reverse("imports")).content.decode()
