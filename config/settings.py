@@ -101,7 +101,7 @@ IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
 IMPORT_WRITERS = env.int("IMPORT_WRITERS", default=2)
 # Listens matched and written per transaction; and how long a worker may go without committing a
 # batch before its job counts as stalled and another worker continues it.
-IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=50_000)
+IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=25_000)
 IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
 
 # --- Applications --------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from imports.parsing import (
 )
 from imports.writes import plays_write
 from scrobbler.catalog import catalog_upsert, ids_by_uri, local_aliases, name_key, rows_where_in
-from scrobbler.dedupe import match
+from scrobbler.dedupe import ListenRow, match
 from scrobbler.models import Play, Track, User
 from scrobbler.plays import stored_listens
 
@@ -80,8 +80,11 @@ def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
     caps = limits()
     described: list[dict[str, Any]] = []
     not_played: Counter[str] = Counter()
-    for member in sorted(upload_files.members(uploads, caps), key=lambda m: natural_key(m.name)):
-        kind = classify(member.name, member.head())
+    members = sorted(upload_files.members(uploads, caps), key=lambda m: natural_key(m.name))
+    kinds = [(member, classify(member.name, member.head())) for member in members]
+    whole = [m for m, kind in kinds if kind in (Format.EXTENDED, Format.ACCOUNT)]
+    contents = _read_ahead(whole, caps.file_bytes)
+    for member, kind in kinds:
         if kind is None:
             described.append({"name": member.name, "ignored": "not listening history"})
         elif not isinstance(kind, Format):
@@ -91,7 +94,7 @@ def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
             with member.open() as stream:
                 described.append(reader.read(member.name, kind, stream).as_dict())
         else:
-            described.append(reader.read(member.name, kind, member.read(caps.file_bytes)).as_dict())
+            described.append(reader.read(member.name, kind, next(contents)).as_dict())
     if not reader.reports:
         name = uploads[0][0] if len(uploads) == 1 else "the upload"
         raise ExportError("no Spotify streaming history or Encore export in it", file=name)
@@ -103,9 +106,23 @@ def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
     return Prepared(listens, described, order, repeated, not_played)
 
 
+def _read_ahead(members: list[upload_files.Member], limit: int) -> Iterator[bytes]:
+    """The members' bytes in order, the next one read (decompressed: zlib lets other threads
+    run) while the current one is decoded."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(members[0].read, limit) if members else None
+        for following in [*members[1:], None]:
+            assert ahead is not None
+            current = ahead.result()
+            ahead = pool.submit(following.read, limit) if following is not None else None
+            yield current
+
+
 def _merge_formats(listens: Listens) -> None:
     """Account Data tracks have no URI; when the same import holds the Spotify track (by first
     artist and title), its listens are that track's."""
+    if not any(t.uri.startswith("local:") for t in listens.tracks):
+        return
     by_key = {
         name_key(t): i for i, t in enumerate(listens.tracks) if not t.uri.startswith("local:")
     }
@@ -216,17 +233,25 @@ def _match_batch(
     )
     if not stored:
         return BatchOutcome(new=rows, refine=[], already=0)
-    reported = [
-        (t, e, SOURCES[f >> 2], r)
-        for t, e, f, r in zip(
-            ids[columns.track[rows]].tolist(),
-            columns.ended[rows].tolist(),
-            columns.flags[rows].tolist(),
-            rows.tolist(),
-            strict=True,
-        )
-    ]
-    pairs = match(reported, stored)
+    reported_tracks, reported_ends = ids[columns.track[rows]], columns.ended[rows]
+    exact_stored, exact_rows = _exact_twins(stored, reported_tracks, reported_ends)
+    pairs = dict(zip(rows[exact_rows].tolist(), (stored[i][3] for i in exact_stored), strict=True))
+    # What is left is matched by time windows (live plays, Account Data): usually little.
+    left = np.ones(len(rows), dtype=bool)
+    left[exact_rows] = False
+    unmatched = set(range(len(stored))) - set(exact_stored.tolist())
+    if left.any() and unmatched:
+        reported = [
+            (t, e, SOURCES[f >> 2], r)
+            for t, e, f, r in zip(
+                reported_tracks[left].tolist(),
+                reported_ends[left].tolist(),
+                columns.flags[rows[left]].tolist(),
+                rows[left].tolist(),
+                strict=True,
+            )
+        ]
+        pairs.update(match(reported, [stored[i] for i in sorted(unmatched)]))
     stored_source = {s[3]: s[2] for s in stored}
     refine = [
         (pk, row)
@@ -235,6 +260,26 @@ def _match_batch(
     ]
     new = rows[~np.isin(rows, list(pairs))] if pairs else rows
     return BatchOutcome(new, refine, len(pairs))
+
+
+def _exact_twins(
+    stored: list[ListenRow], tracks: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(indexes into `stored`, indexes into the reported arrays) of listens stored with exactly
+    the same track and end: sorted together, a twin sits right after its stored listen. Neither
+    side holds one (track, end) twice (a unique constraint; repeats dropped when reading)."""
+    track = np.concatenate([np.fromiter((s[0] for s in stored), np.int64, len(stored)), tracks])
+    ended = np.concatenate([np.fromiter((s[1] for s in stored), np.int64, len(stored)), ends])
+    reported = np.arange(len(track)) >= len(stored)
+    order = np.lexsort((reported, ended, track))
+    before, after = order[:-1], order[1:]
+    twins = (
+        (track[before] == track[after])
+        & (ended[before] == ended[after])
+        & ~reported[before]
+        & reported[after]
+    )
+    return before[twins], after[twins] - len(stored)
 
 
 def _refine(listens: Listens, refine: list[tuple[int, int]]) -> None:
