@@ -25,7 +25,8 @@ def track_ids(listens: Listens, *, create: bool) -> tuple[np.ndarray, dict[int, 
     known_spotify = _spotify_by_name_key([e.uri for e in entries if e.uri.startswith("local:")])
     missing = [e for i, e in enumerate(entries) if i in used and e.uri not in known_spotify]
     if create:
-        ids = catalog_upsert(missing, refresh=False)
+        ids = ids_by_uri(Track, [e.uri for e in missing])
+        ids.update(catalog_upsert([e for e in missing if e.uri not in ids], refresh=False))
         ids.update({e.uri: 0 for i, e in enumerate(entries) if i not in used})
         aliases: dict[int, int] = {}
     else:

@@ -265,20 +265,35 @@ class Listens:
         return slot
 
 
-def export_track(uri: str | None, name: str, artist: str, album: str) -> TrackEntry:
-    """A catalog entry from an export's names: a Spotify track, or `local:<sha1(artist|track)>`
-    when the export has no URI. Artists and albums are keyed by name until details are fetched."""
-    artist = " ".join(artist.split()) or "Unknown Artist"
-    credit = CatalogEntry(uri=local_uri(artist), name=artist)
-    album_entry = CatalogEntry(uri=local_uri(artist, album), name=album) if album.strip() else None
-    return TrackEntry(
-        uri=uri or local_uri(artist, name),
-        name=" ".join(name.split()),
-        duration_ms=None,
-        isrc="",
-        album=album_entry,
-        artists=[credit],
-    )
+class ExportCatalog:
+    """Catalog entries from an export's names: a Spotify track, or `local:<sha1(artist|track)>`
+    when the export has no URI. Artists and albums are keyed by name until details are fetched;
+    one entry each, however many tracks share them."""
+
+    def __init__(self) -> None:
+        self._credits: dict[str, CatalogEntry] = {}
+        self._albums: dict[tuple[str, str], CatalogEntry] = {}
+
+    def track(self, uri: str | None, name: str, artist: str, album: str) -> TrackEntry:
+        artist = " ".join(artist.split()) or "Unknown Artist"
+        credit = self._credits.get(artist)
+        if credit is None:
+            credit = self._credits[artist] = CatalogEntry(uri=local_uri(artist), name=artist)
+        album_entry = None
+        if album.strip():
+            album_entry = self._albums.get((artist, album))
+            if album_entry is None:
+                album_entry = self._albums[artist, album] = CatalogEntry(
+                    uri=local_uri(artist, album), name=album
+                )
+        return TrackEntry(
+            uri=uri or local_uri(artist, name),
+            name=" ".join(name.split()),
+            duration_ms=None,
+            isrc="",
+            album=album_entry,
+            artists=[credit],
+        )
 
 
 class Reader:
@@ -289,6 +304,7 @@ class Reader:
         self.reports: list[FileReport] = []
         self.play_min_ms = play_min_ms
         self.earliest_ms, self.latest_ms = ms_of(EARLIEST), ms_of(now + timedelta(days=1))
+        self._catalog = ExportCatalog()
         # Track index by URI, or by the names a record gives: most repeat a track read before.
         self._named: dict[str | tuple[str, str, str], int] = {}
 
@@ -347,7 +363,8 @@ class Reader:
             if r.audiobook_uri or r.audiobook_chapter_uri or r.audiobook_title:
                 report.not_played[AUDIOBOOK] += 1
                 continue
-            if not (r.master_metadata_track_name or "").strip():
+            name = r.master_metadata_track_name
+            if not name or name.isspace():
                 report.not_played[NO_TRACK] += 1
                 continue
             ts = r.ts
@@ -359,14 +376,18 @@ class Reader:
                     f"time {ts.isoformat()} is out of range", file=report.name, record=number
                 )
             uri = r.spotify_track_uri
-            names = (
-                r.master_metadata_track_name or "",
-                r.master_metadata_album_artist_name or "",
-                r.master_metadata_album_album_name or "",
-            )
-            track = named.get(uri or names)  # a URI hashes faster than the names
+            track = named.get(uri) if uri else None  # a URI is the quickest key
             if track is None:
-                track = named[uri or names] = self.listens.track_of(export_track(uri, *names))
+                names = (
+                    name,
+                    r.master_metadata_album_artist_name or "",
+                    r.master_metadata_album_album_name or "",
+                )
+                track = named.get(uri or names)
+                if track is None:
+                    track = named[uri or names] = self.listens.track_of(
+                        self._catalog.track(uri, *names)
+                    )
             ms = r.ms_played
             counted = ms >= threshold
             skipped = not counted or r.skipped is True or r.reason_end in SKIP_REASONS
@@ -397,7 +418,7 @@ class Reader:
             names = (r.trackName, r.artistName, "")
             track = self._named.get(names)
             if track is None:
-                track = self._named[names] = listens.track_of(export_track(None, *names))
+                track = self._named[names] = listens.track_of(self._catalog.track(None, *names))
             ended = minute_ms + listens.minute_slot(track, minute_ms)
             counted = r.msPlayed >= threshold
             listens.add(

@@ -4,8 +4,6 @@ dropped, the rest ordered by end time."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,10 +43,8 @@ def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
     described: list[dict[str, Any]] = []
     not_played: Counter[str] = Counter()
     members = sorted(upload_files.members(uploads, caps), key=lambda m: natural_key(m.name))
-    kinds = [(member, classify(member.name, member.head())) for member in members]
-    whole = [m for m, kind in kinds if kind in (Format.EXTENDED, Format.ACCOUNT)]
-    contents = _read_ahead(whole, caps.file_bytes)
-    for member, kind in kinds:
+    for member in members:
+        kind = classify(member.name, member.head())
         if kind is None:
             described.append({"name": member.name, "ignored": "not listening history"})
         elif not isinstance(kind, Format):
@@ -58,7 +54,7 @@ def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
             with member.open() as stream:
                 described.append(reader.read(member.name, kind, stream).as_dict())
         else:
-            described.append(reader.read(member.name, kind, next(contents)).as_dict())
+            described.append(reader.read(member.name, kind, member.read(caps.file_bytes)).as_dict())
     if not reader.reports:
         name = uploads[0][0] if len(uploads) == 1 else "the upload"
         raise ExportError("no Spotify streaming history or Encore export in it", file=name)
@@ -68,18 +64,6 @@ def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
     _merge_formats(listens)
     order, repeated = _without_repeats(listens)
     return Prepared(listens, described, order, repeated, not_played)
-
-
-def _read_ahead(members: list[upload_files.Member], limit: int) -> Iterator[bytes]:
-    """The members' bytes in order, the next one read (decompressed: zlib lets other threads
-    run) while the current one is decoded."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(members[0].read, limit) if members else None
-        for following in [*members[1:], None]:
-            assert ahead is not None
-            current = ahead.result()
-            ahead = pool.submit(following.read, limit) if following is not None else None
-            yield current
 
 
 def _merge_formats(listens: Listens) -> None:
