@@ -31,7 +31,6 @@ EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)  # Spotify was founded in 2006
 PODCAST = "podcast episode"
 AUDIOBOOK = "audiobook"
 NO_TRACK = "no track metadata"
-REPEATED = "repeated in the export"
 
 
 class Format(StrEnum):
