@@ -18,7 +18,7 @@ from scrobbler.catalog import name_key
 from scrobbler.dedupe import match
 
 
-def limits() -> upload_files.Limits:
+def _limits() -> upload_files.Limits:
     return upload_files.Limits(
         file_bytes=settings.IMPORT_MAX_FILE_MB * 2**20,
         total_bytes=settings.IMPORT_MAX_TOTAL_MB * 2**20,
@@ -39,7 +39,7 @@ class Prepared:
 def prepare(uploads: list[tuple[str, Path]], *, now: datetime) -> Prepared:
     """Read the uploads; raises ExportError naming the file and record for anything unreadable."""
     reader = Reader(play_min_ms=settings.PLAY_MIN_MS, now=now)
-    caps = limits()
+    caps = _limits()
     described: list[dict[str, Any]] = []
     not_played: Counter[str] = Counter()
     members = sorted(upload_files.members(uploads, caps), key=lambda m: natural_key(m.name))
