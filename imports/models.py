@@ -43,6 +43,7 @@ class Import(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker took it")
     claimed_by = models.CharField(max_length=32, blank=True, help_text="The holding worker's token")
     claimed_until = models.DateTimeField(
         null=True, blank=True, help_text="A worker holds the job until then; renewed per batch"

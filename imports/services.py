@@ -23,7 +23,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from imports.matching import batches, match_batch, plays_refine, track_ids
@@ -37,6 +37,7 @@ from scrobbler.models import User
 log = logging.getLogger(__name__)
 
 Progress = Callable[[Import], None]
+MAX_ATTEMPTS = 5  # workers that took one import up and died or crashed, before it fails
 
 
 def import_create(*, user: User, uploads: list[UploadedFile]) -> Import:
@@ -85,7 +86,7 @@ def _claim(import_id: int, *, status: str, to: str) -> str | None:
     taken = (
         Import.objects.filter(pk=import_id, status__in=[status, to])
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(status=to, claimed_by=token, claimed_until=_lease_end())
+        .update(status=to, claimed_by=token, claimed_until=_lease_end(), attempts=F("attempts") + 1)
     )
     return token if taken else None
 
@@ -151,7 +152,7 @@ def import_analyse(*, import_id: int) -> Import | None:
         "repeated": prepared.repeated,
         "not_played": dict(prepared.not_played),
     }
-    _finish(imp, status=Import.Status.READY, report=report, rows_total=len(order))
+    _finish(imp, status=Import.Status.READY, report=report, rows_total=len(order), attempts=0)
     return imp
 
 
@@ -187,6 +188,16 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
     if token is None:
         return None
     imp = Import.objects.get(pk=import_id)
+    if imp.attempts > MAX_ATTEMPTS:
+        # Workers took it up again and again and it never finished: a crash that recurs.
+        _finish(
+            imp,
+            status=Import.Status.FAILED,
+            error=f"The import stopped {MAX_ATTEMPTS} times without finishing, after "
+            f"{imp.rows_done:,} of {imp.rows_total:,} listens; importing the same files again "
+            "adds the rest.",
+        )
+        return imp
     try:
         prepared = prepare(_uploads(imp), now=imp.created_at)
     except ExportError as error:  # the files changed since they were analysed

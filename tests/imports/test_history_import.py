@@ -302,3 +302,37 @@ def test_an_interrupted_import_resumes_to_the_same_result(
     assert imp.status == Import.Status.DONE
     assert imp.result == whole.result
     assert [p[:3] for p in stored(alice)] == [p[:3] for p in stored(bob)]
+
+
+def test_an_import_that_keeps_crashing_fails_after_a_few_attempts_keeping_what_it_wrote(
+    alice: User, tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imports import matching
+
+    settings.IMPORT_BATCH_ROWS = 2
+    path = write_json(
+        tmp_path / "endsong_0.json",
+        [_extended(f"2024-03-01T10:0{n}:00Z", URI_A, 200_000) for n in range(6)],
+    )
+    imp = analyse(alice, path)
+    services.import_confirm(imp=imp, queue=False)
+    real_match = matching.match_batch
+
+    def crash_on_the_last_batch(*args: Any, **kwargs: Any) -> Any:
+        outcome = real_match(*args, **kwargs)
+        if 5 in outcome.new.tolist():  # the listen ending last
+            raise RuntimeError("a bug that happens every time")
+        return outcome
+
+    monkeypatch.setattr(services, "match_batch", crash_on_the_last_batch)
+    for _ in range(services.MAX_ATTEMPTS):
+        with pytest.raises(RuntimeError):
+            services.import_run(import_id=imp.pk)
+        Import.objects.filter(pk=imp.pk).update(claimed_until=datetime(2000, 1, 1, tzinfo=UTC))
+
+    services.import_run(import_id=imp.pk)
+    imp.refresh_from_db()
+
+    assert imp.status == Import.Status.FAILED
+    assert "stopped 5 times without finishing, after 4 of 6 listens" in imp.error
+    assert Play.objects.filter(user=alice).count() == 4
