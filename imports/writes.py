@@ -92,27 +92,34 @@ def _record_type(source_size: int) -> np.dtype:
 
 
 def _insert(user_id: int, listens: Listens, rows: np.ndarray, track_ids: np.ndarray) -> None:
+    """SQLite: one prepared INSERT run for every row; times written exactly as Django writes
+    them (bulk_create's model instances took three times as long)."""
     columns = listens.arrays()
-    Play.objects.bulk_create(
+    adapt = connection.ops.adapt_datetimefield_value
+    values = [
         (
-            Play(
-                user_id=user_id,
-                track_id=track,
-                started_at=moment_of(started),
-                ended_at=moment_of(ended),
-                ms_played=ms,
-                source=SOURCES[flags >> 2],
-                counted=bool(flags & COUNTED),
-                skipped=bool(flags & SKIPPED),
-            )
-            for track, started, ended, ms, flags in zip(
-                track_ids[columns.track[rows]].tolist(),
-                columns.started[rows].tolist(),
-                columns.ended[rows].tolist(),
-                columns.ms_played[rows].tolist(),
-                columns.flags[rows].tolist(),
-                strict=True,
-            )
-        ),
-        batch_size=5_000,
+            user_id,
+            track,
+            adapt(moment_of(started)),
+            adapt(moment_of(ended)),
+            ms,
+            SOURCES[flags >> 2],
+            bool(flags & COUNTED),
+            bool(flags & SKIPPED),
+        )
+        for track, started, ended, ms, flags in zip(
+            track_ids[columns.track[rows]].tolist(),
+            columns.started[rows].tolist(),
+            columns.ended[rows].tolist(),
+            columns.ms_played[rows].tolist(),
+            columns.flags[rows].tolist(),
+            strict=True,
+        )
+    ]
+    # Our own table and column names; the values are parameters.
+    statement = (
+        f"INSERT INTO {Play._meta.db_table} ({', '.join(COLUMNS)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(COLUMNS))})"
     )
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, values)

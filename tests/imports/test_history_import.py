@@ -336,3 +336,23 @@ def test_an_import_that_keeps_crashing_fails_after_a_few_attempts_keeping_what_i
     assert imp.status == Import.Status.FAILED
     assert "stopped 5 times without finishing, after 4 of 6 listens" in imp.error
     assert Play.objects.filter(user=alice).count() == 4
+
+
+def test_imported_times_are_stored_as_the_orm_writes_them(alice: User, tmp_path: Path) -> None:
+    """Bulk writes bypass the ORM: exact lookups (and so the unique constraint) must still see
+    their times, with and without a fraction of a second."""
+    path = write_json(
+        tmp_path / "endsong_0.json",
+        [
+            _extended("2024-03-01T10:00:40Z", URI_A, 200_000),
+            _extended("2024-03-01T10:07:00.250Z", URI_B, 123_456, name="Other"),
+        ],
+    )
+    run_import(alice, path)
+
+    whole = datetime(2024, 3, 1, 10, 0, 40, tzinfo=UTC)
+    fraction = datetime(2024, 3, 1, 10, 7, 0, 250_000, tzinfo=UTC)
+    assert Play.objects.filter(user=alice, ended_at=whole).exists()
+    assert Play.objects.filter(user=alice, ended_at=fraction).exists()
+    play = Play.objects.get(user=alice, ended_at=fraction)
+    assert play.started_at == datetime(2024, 3, 1, 10, 4, 56, 794_000, tzinfo=UTC)
