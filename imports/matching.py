@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from imports.parsing import COUNTED, SKIPPED, SOURCES, Listens
+from imports.parsing import COUNTED, SKIPPED, Listens
 from scrobbler.catalog import catalog_upsert, ids_by_uri, local_aliases, rows_where_in
 from scrobbler.dedupe import ListenRow, match, moment_of
 from scrobbler.models import Play, Track
@@ -61,6 +61,7 @@ def batches(ended: np.ndarray, start: int) -> Iterator[tuple[int, int]]:
 @dataclass
 class BatchOutcome:
     new: np.ndarray  # rows not stored yet
+    new_counted: int  # of those, the ones heard long enough to count
     refine: list[tuple[int, int]]  # (stored play pk, row) where the row is more precise
     already: int
 
@@ -76,7 +77,7 @@ def match_batch(
         aliases=aliases,
     )
     if not stored:
-        return BatchOutcome(new=rows, refine=[], already=0)
+        return BatchOutcome(rows, _counted(listens, rows), refine=[], already=0)
     reported_tracks, reported_ends = ids[columns.track[rows]], columns.ended[rows]
     exact_stored, exact_rows = _exact_twins(stored, reported_tracks, reported_ends)
     pairs = dict(zip(rows[exact_rows].tolist(), (stored[i][3] for i in exact_stored), strict=True))
@@ -85,16 +86,7 @@ def match_batch(
     left[exact_rows] = False
     unmatched = set(range(len(stored))) - set(exact_stored.tolist())
     if left.any() and unmatched:
-        reported = [
-            (t, e, SOURCES[f >> 2], r)
-            for t, e, f, r in zip(
-                reported_tracks[left].tolist(),
-                reported_ends[left].tolist(),
-                columns.flags[rows[left]].tolist(),
-                rows[left].tolist(),
-                strict=True,
-            )
-        ]
+        reported = listens.listen_rows(rows[left], reported_tracks[left])
         pairs.update(match(reported, [stored[i] for i in sorted(unmatched)]))
     stored_source = {s[3]: s[2] for s in stored}
     refine = [
@@ -103,7 +95,11 @@ def match_batch(
         if stored_source[pk] == "account" and listens.source(row) != "account"
     ]
     new = rows[~np.isin(rows, list(pairs))] if pairs else rows
-    return BatchOutcome(new, refine, len(pairs))
+    return BatchOutcome(new, _counted(listens, new), refine, len(pairs))
+
+
+def _counted(listens: Listens, rows: np.ndarray) -> int:
+    return int(np.count_nonzero(listens.arrays().flags[rows] & COUNTED))
 
 
 def _exact_twins(

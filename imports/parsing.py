@@ -22,7 +22,7 @@ import msgspec
 import numpy as np
 
 from scrobbler.catalog import CatalogEntry, TrackEntry, local_uri
-from scrobbler.dedupe import moment_of, ms_of
+from scrobbler.dedupe import ListenRow, moment_of, ms_of
 
 MAX_MS_PLAYED = 2**31 - 1  # what the plays table stores
 EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)  # Spotify was founded in 2006
@@ -218,6 +218,21 @@ class Listens:
             np.frombuffer(self.ms_played, dtype=np.int64),
             np.frombuffer(self.flags, dtype=np.uint8),
         )
+
+    def listen_rows(self, rows: np.ndarray, tracks: np.ndarray) -> list[ListenRow]:
+        """The listens at `rows` as `scrobbler.dedupe` matches them: (track, end, source, row),
+        with `tracks` the track of each of those rows (catalog ids or the import's own)."""
+        columns = self.arrays()
+        return [
+            (track, ended, SOURCES[flags >> 2], row)
+            for track, ended, flags, row in zip(
+                tracks.tolist(),
+                columns.ended[rows].tolist(),
+                columns.flags[rows].tolist(),
+                rows.tolist(),
+                strict=True,
+            )
+        ]
 
     def source(self, row: int) -> str:
         return SOURCES[self.flags[row] >> 2]

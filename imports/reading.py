@@ -76,9 +76,10 @@ def _merge_formats(listens: Listens) -> None:
     }
     alias = {i: by_key[t.uri] for i, t in enumerate(listens.tracks) if t.uri in by_key}
     if alias:
+        mapping = np.arange(len(listens.tracks))
+        mapping[list(alias)] = list(alias.values())
         track = listens.arrays().track
-        for local, real in alias.items():
-            track[track == local] = real
+        track[:] = mapping[track]
 
 
 def _without_repeats(listens: Listens) -> tuple[np.ndarray, int]:
@@ -95,18 +96,8 @@ def _without_repeats(listens: Listens) -> tuple[np.ndarray, int]:
     repeated = len(order) - len(kept)
     is_account = (columns.flags[kept] >> 2) == SOURCES.index("account")
     if is_account.any() and not is_account.all():
-        tracks = set(columns.track[kept[is_account]].tolist())
-        both = [
-            (t, e, SOURCES[f >> 2], r)
-            for t, e, f, r in zip(
-                columns.track[kept].tolist(),
-                columns.ended[kept].tolist(),
-                columns.flags[kept].tolist(),
-                kept.tolist(),
-                strict=True,
-            )
-            if t in tracks
-        ]
+        shared = kept[np.isin(columns.track[kept], columns.track[kept[is_account]])]
+        both = listens.listen_rows(shared, columns.track[shared])
         twins = match(
             [b for b in both if b[2] == "account"], [b for b in both if b[2] != "account"]
         )

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from imports.matching import batches, match_batch, plays_refine, track_ids
 from imports.models import Import, ImportBatch
-from imports.parsing import COUNTED, ExportError, Listens
+from imports.parsing import ExportError, Listens
 from imports.reading import prepare
 from imports.writes import plays_write
 from scrobbler.dedupe import moment_of
@@ -135,11 +135,10 @@ def import_analyse(*, import_id: int) -> Import | None:
     ids, aliases = track_ids(prepared.listens, create=False)
     listens, order = prepared.listens, prepared.order
     new = new_counted = already = 0
-    flags = listens.arrays().flags
     for start, stop in batches(listens.arrays().ended[order], 0):
         outcome = match_batch(imp.user_id, listens, order[start:stop], ids, aliases)
         new += len(outcome.new)
-        new_counted += int(np.count_nonzero(flags[outcome.new] & COUNTED))
+        new_counted += outcome.new_counted
         already += outcome.already
     report = {
         "files": prepared.files,
@@ -235,13 +234,13 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
 
 
 def _each_done(
-    write: Callable[[tuple[int, int]], None], batches: list[tuple[int, int]]
+    write: Callable[[tuple[int, int]], None], pending: list[tuple[int, int]]
 ) -> Iterator[None]:
     """Write the batches, yielding after each; several at once on PostgreSQL (the database does
     most of the work, and it can use more than one core)."""
     writers = settings.IMPORT_WRITERS if connection.vendor == "postgresql" else 1
     if writers <= 1:
-        for batch in batches:
+        for batch in pending:
             write(batch)
             yield
         return
@@ -253,7 +252,7 @@ def _each_done(
             connections.close_all()  # this thread's connections only
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
-        for future in as_completed([pool.submit(on_own_connection, b) for b in batches]):
+        for future in as_completed([pool.submit(on_own_connection, b) for b in pending]):
             future.result()
             yield
 
@@ -277,9 +276,7 @@ def _import_batch(
                     first_row=first,
                     rows=len(rows),
                     added=len(outcome.new),
-                    added_counted=int(
-                        np.count_nonzero(listens.arrays().flags[outcome.new] & COUNTED)
-                    ),
+                    added_counted=outcome.new_counted,
                     already=outcome.already - len(outcome.refine),
                     refined=len(outcome.refine),
                 )

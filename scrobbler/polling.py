@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from scrobbler.catalog import catalog_upsert, track_entry
+from scrobbler.dedupe import moment_of
 from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount
 from scrobbler.plays import plays_unrecorded
 from scrobbler.spotify import accounts
@@ -286,7 +287,7 @@ def log_observation(account: SpotifyAccount, observation: Observation) -> None:
     if not folder:
         return
     line = {
-        "at": _from_ms(observation.at_ms).isoformat(timespec="milliseconds"),
+        "at": moment_of(observation.at_ms).isoformat(timespec="milliseconds"),
         "endpoint": observation.endpoint,
         "status": observation.status,
         "headers": {},
@@ -423,8 +424,8 @@ def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
         Play(
             user_id=user_id,
             track_id=track_ids[entry.uri],
-            started_at=_from_ms(play.started_at_ms),
-            ended_at=_from_ms(play.ended_at_ms),
+            started_at=moment_of(play.started_at_ms),
+            ended_at=moment_of(play.ended_at_ms),
             ms_played=play.ms_played,
             source=Play.Source.LIVE if play.source == "live" else Play.Source.HISTORY,
             counted=play.counted,
@@ -439,7 +440,3 @@ def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
     # ignore_conflicts: another path may store the same listen between the read and the write.
     Play.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
-
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
