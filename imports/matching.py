@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 
 from imports.parsing import COUNTED, SKIPPED, Listens
 from scrobbler.catalog import catalog_upsert, ids_by_uri, local_aliases, rows_where_in
-from scrobbler.dedupe import ListenRow, match, moment_of
+from scrobbler.dedupe import MAX_WINDOW_MS, ListenRow, match, moment_of
 from scrobbler.models import Play, Track
 from scrobbler.plays import stored_listens
+from scrobbler.rollups import rollups_mark
 
 
 def track_ids(listens: Listens, *, create: bool) -> tuple[np.ndarray, dict[int, int]]:
@@ -122,8 +124,16 @@ def _exact_twins(
     return before[twins], after[twins] - len(stored)
 
 
-def plays_refine(listens: Listens, refine: list[tuple[int, int]]) -> None:
+def plays_refine(*, user_id: int, listens: Listens, refine: list[tuple[int, int]]) -> None:
     """Give stored Account Data plays the exact times a more precise export has for them."""
+    if not refine:
+        return
+    # The stored times were within the matching window of the new ones.
+    ends = [int(listens.ended[r]) for _, r in refine]
+    margin = timedelta(milliseconds=MAX_WINDOW_MS)
+    rollups_mark(
+        user_id=user_id, since=moment_of(min(ends)) - margin, until=moment_of(max(ends)) + margin
+    )
     Play.objects.bulk_update(
         [
             Play(

@@ -33,6 +33,7 @@ from imports.reading import prepare
 from imports.writes import plays_write
 from scrobbler.dedupe import moment_of
 from scrobbler.models import User
+from scrobbler.rollups import rollups_refresh
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
         refined=Sum("refined", default=0),
     )
     result = {**totals, "repeated": prepared.repeated, "not_played": dict(prepared.not_played)}
+    rollups_refresh(imp.user_id)  # done means the dashboard shows it
     _finish(imp, status=Import.Status.DONE, result=result, rows_done=len(order))
     return imp
 
@@ -269,8 +271,7 @@ def _import_batch(
             with transaction.atomic():
                 outcome = match_batch(imp.user_id, listens, rows, ids, {})
                 plays_write(user_id=imp.user_id, listens=listens, rows=outcome.new, track_ids=ids)
-                if outcome.refine:
-                    plays_refine(listens, outcome.refine)
+                plays_refine(user_id=imp.user_id, listens=listens, refine=outcome.refine)
                 ImportBatch.objects.create(
                     job=imp,
                     first_row=first,

@@ -11,6 +11,7 @@ from django.db import connection
 from imports.parsing import COUNTED, SKIPPED, SOURCES, Listens
 from scrobbler.dedupe import moment_of
 from scrobbler.models import Play
+from scrobbler.rollups import rollups_mark
 
 PG_EPOCH_MS = 946_684_800_000  # PostgreSQL counts time from 2000-01-01 UTC, in microseconds
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)  # no flags, no extension
@@ -32,6 +33,10 @@ def plays_write(*, user_id: int, listens: Listens, rows: np.ndarray, track_ids: 
     to catalog ids."""
     if not len(rows):
         return
+    ended = listens.arrays().ended[rows]
+    rollups_mark(
+        user_id=user_id, since=moment_of(int(ended.min())), until=moment_of(int(ended.max()))
+    )
     if connection.vendor == "postgresql":
         _copy(user_id, listens, rows, track_ids)
     else:

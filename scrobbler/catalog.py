@@ -13,6 +13,7 @@ from django.db.models import Field, Model
 
 from scrobbler.models import Album, Artist, Track, TrackArtist
 from scrobbler.plays import plays_merge_tracks
+from scrobbler.rollups import rollups_mark_tracks
 
 
 def local_uri(*names: str) -> str:
@@ -201,6 +202,16 @@ def catalog_upsert(entries: Iterable[TrackEntry], *, refresh: bool = True) -> di
         update=["name", "release_date", "image_url"] if refresh else (),
     )
     album_ids = ids_by_uri(Album, albums)
+    # Tracks whose album changes (an export's album by name giving way to the real one):
+    # the dashboard's album totals count their plays elsewhere now.
+    new_album = {uri: album_ids[t.album.uri] for uri, t in tracks.items() if t.album is not None}
+    recredited = [
+        track_id
+        for uri, track_id, album_id in rows_where_in(
+            Track, "uri", new_album if refresh else [], "uri", "id", "album_id"
+        )
+        if album_id != new_album[uri]
+    ]
     _insert(
         Track,
         ["uri", "name", "duration_ms", "isrc", "album_id", "name_key"],
@@ -223,7 +234,10 @@ def catalog_upsert(entries: Iterable[TrackEntry], *, refresh: bool = True) -> di
     if refresh:
         # Credits by name, from an export, give way once the real artists are known.
         real = [track_ids[t.uri] for t in tracks.values() if not t.uri.startswith("local:")]
-        TrackArtist.objects.filter(track_id__in=real, artist__uri__startswith="local:").delete()
+        by_name = TrackArtist.objects.filter(track_id__in=real, artist__uri__startswith="local:")
+        recredited.extend(by_name.values_list("track_id", flat=True).distinct())
+        by_name.delete()
+        rollups_mark_tracks(recredited)
     _insert(
         TrackArtist,
         ["track_id", "artist_id", "position"],

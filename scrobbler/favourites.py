@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from scrobbler.models import Track, TrackLike, User
+from scrobbler.models import EntityKind, EntityTotal, Track, TrackLike, User
 
 
 def track_like(*, user: User, track: Track) -> None:
@@ -17,14 +18,19 @@ def track_unlike(*, user: User, track: Track) -> None:
 
 
 def favourite_tracks(user: User) -> QuerySet[Track]:
-    """The user's favourites, with `counted_plays` and `liked`, most played first."""
-    threshold = settings.FAVORITE_THRESHOLD
+    """The user's favourites, with `counted_plays` and `liked`, most played first (all-time
+    counts come from the dashboard's rollups)."""
+    totals = EntityTotal.objects.filter(user=user, kind=EntityKind.TRACK)
+    played_often = totals.filter(plays__gte=settings.FAVORITE_THRESHOLD).values("entity_id")
+    liked = TrackLike.objects.filter(user=user)
     return (
-        Track.objects.annotate(
-            counted_plays=Count("plays", filter=Q(plays__user=user, plays__counted=True)),
-            liked=Exists(TrackLike.objects.filter(user=user, track=OuterRef("pk"))),
+        Track.objects.filter(Q(pk__in=played_often) | Q(pk__in=liked.values("track_id")))
+        .annotate(
+            counted_plays=Coalesce(
+                Subquery(totals.filter(entity_id=OuterRef("pk")).values("plays")[:1]), 0
+            ),
+            liked=Exists(liked.filter(track=OuterRef("pk"))),
         )
-        .filter(Q(liked=True) | Q(counted_plays__gte=threshold))
         .select_related("album")
         .prefetch_related("artists")
         .order_by("-counted_plays", "name")

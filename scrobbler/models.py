@@ -14,6 +14,20 @@ class User(AbstractUser):
     """An Encore account. `public_id` is what URLs and exports show; the integer pk stays inside."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA zone the dashboard counts days and hours in"
+    )
+    share_stats = models.BooleanField(
+        default=False, help_text="Counted in the public global stats (opt-in)"
+    )
+    play_min_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="A listen counts as a play after this long (default 30 s)"
+    )
+    play_min_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="…or after this share of the track, whichever comes first (default: off)",
+    )
 
 
 class Artist(models.Model):
@@ -395,3 +409,148 @@ class TrackLike(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} likes {self.track}"
+
+
+# --- Dashboard rollups (scrobbler.rollups) -------------------------------------------------------
+# Derived from plays, so never edited by hand: rollups.rollups_refresh() rebuilds what a change to
+# plays made stale. Days and hours are the user's local ones in RollupState.time_zone.
+
+
+class ListeningHour(models.Model):
+    """What one user heard in one local hour of one local day."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    # Days since 1970-01-01 rather than a date: the rollup computes it with integer arithmetic
+    # that SQLite and PostgreSQL share (periods.day_number converts).
+    day = models.IntegerField(help_text="Local day, as days since 1970-01-01")
+    hour = models.PositiveSmallIntegerField()
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday")
+    listens = models.PositiveIntegerField(help_text="Every listen, counted or not")
+    plays = models.PositiveIntegerField(help_text="Listens heard long enough to count")
+    skips = models.PositiveIntegerField()
+    ms_played = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day", "hour"], name="listeninghour_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: day {self.day} hour {self.hour}"
+
+
+class EntityKind(models.IntegerChoices):
+    TRACK = 1, "track"
+    ARTIST = 2, "artist"
+    ALBUM = 3, "album"
+
+
+class EntityMonth(models.Model):
+    """One user's listening of one track, artist or album in one local month."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    kind = models.PositiveSmallIntegerField(choices=EntityKind.choices)
+    entity_id = models.BigIntegerField()
+    month = models.DateField(help_text="The month's first day")
+    listens = models.PositiveIntegerField()
+    plays = models.PositiveIntegerField()
+    skips = models.PositiveIntegerField()
+    ms_played = models.BigIntegerField()
+    first_at = models.DateTimeField(null=True, help_text="First counted play in the month")
+    last_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "entity_id", "month"], name="entitymonth_unique"
+            )
+        ]
+        indexes = [
+            # Tops over a range of months read only this index on PostgreSQL.
+            models.Index(
+                fields=["user", "kind", "month"],
+                include=["entity_id", "plays", "ms_played", "listens", "skips"],
+                name="entitymonth_range_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.get_kind_display()} {self.entity_id} in {self.month:%Y-%m}"
+
+
+class EntityTotal(models.Model):
+    """One user's all-time listening of one track, artist or album."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    kind = models.PositiveSmallIntegerField(choices=EntityKind.choices)
+    entity_id = models.BigIntegerField()
+    listens = models.PositiveIntegerField()
+    plays = models.PositiveIntegerField()
+    skips = models.PositiveIntegerField()
+    ms_played = models.BigIntegerField()
+    first_at = models.DateTimeField(null=True, help_text="First counted play ever")
+    last_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "entity_id"], name="entitytotal_unique")
+        ]
+        indexes = [
+            models.Index(fields=["user", "kind", "-plays"], name="entitytotal_top_idx"),
+            models.Index(fields=["user", "kind", "first_at"], name="entitytotal_first_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.get_kind_display()} {self.entity_id}"
+
+
+class ListeningSession(models.Model):
+    """Listens with less than rollups.SESSION_GAP between one's end and the next one's start."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    listens = models.PositiveIntegerField()
+    ms_played = models.BigIntegerField(help_text="Time heard")
+    duration_ms = models.BigIntegerField(help_text="From the first start to the last end")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "started_at"], name="session_user_start_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: session from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RollupState(models.Model):
+    """Per user: which zone the rollups were built in, and a version bumped by every refresh."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True
+    )
+    time_zone = models.CharField(max_length=64, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: rollups v{self.version} in {self.time_zone}"
+
+
+class RollupDirty(models.Model):
+    """Plays ending in [since, until] changed; written in the same transaction as the change."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_constraint=False
+    )
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: plays {self.since} to {self.until} changed"

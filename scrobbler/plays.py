@@ -10,8 +10,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Func
 
-from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, ms_of
+from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, moment_of, ms_of
 from scrobbler.models import Play, Track
+from scrobbler.rollups import rollups_mark
 
 
 def stored_listens(
@@ -88,6 +89,8 @@ def plays_merge_tracks(aliases: Mapping[int, int]) -> None:
     repeated: list[int] = []
     for user_id, listens in moving.items():
         repeated.extend(match(listens, staying.get(user_id, [])))
+        ends = [moment_of(listen.ended_ms) for listen in listens]
+        rollups_mark(user_id=user_id, since=min(ends), until=max(ends))
     Play.objects.filter(pk__in=repeated).delete()
     for local_id, real_id in aliases.items():
         Play.objects.filter(track_id=local_id).update(track_id=real_id)

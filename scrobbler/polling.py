@@ -28,8 +28,9 @@ from django.utils.dateparse import parse_datetime
 
 from scrobbler.catalog import catalog_upsert, track_entry
 from scrobbler.dedupe import moment_of
-from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount
+from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount, User
 from scrobbler.plays import plays_unrecorded
+from scrobbler.rollups import rollups_mark, rollups_refresh
 from scrobbler.spotify import accounts
 from scrobbler.spotify.errors import (
     SpotifyAuthError,
@@ -220,10 +221,9 @@ def poll_account(
     realtime = account.poll_mode != PollMode.HISTORY and (force or account.realtime_due_at <= now)
     history = account.poll_mode != PollMode.REALTIME and (force or account.history_due_at <= now)
     recorded = 0
+    play_min_ms, play_min_ratio = play_thresholds(account.user_id)
     tracker = Tracker(
-        account.tracking_state,
-        play_min_ms=settings.PLAY_MIN_MS,
-        play_min_ratio=settings.PLAY_MIN_RATIO,
+        account.tracking_state, play_min_ms=play_min_ms, play_min_ratio=play_min_ratio
     )
     try:
         if realtime:
@@ -277,7 +277,21 @@ def poll_account(
             "tracking_state",
         ]
     )
+    if recorded:
+        rollups_refresh(account.user_id)
     return PollOutcome(account.pk, ok=True, plays_recorded=recorded, due_at=due_at)
+
+
+def play_thresholds(user_id: int) -> tuple[int, float | None]:
+    """(ms, share of the track) after which a listen counts as a play: the user's own choice,
+    else the site's."""
+    seconds, percent = User.objects.values_list("play_min_seconds", "play_min_percent").get(
+        pk=user_id
+    )
+    return (
+        seconds * 1000 if seconds is not None else settings.PLAY_MIN_MS,
+        percent / 100 if percent is not None else settings.PLAY_MIN_RATIO,
+    )
 
 
 def log_observation(account: SpotifyAccount, observation: Observation) -> None:
@@ -396,9 +410,9 @@ def history_record(
 ) -> tuple[int, int | None]:
     """Reconcile recently-played items with what was seen live (the account's `tracker`) and
     store the plays that come out. Returns (plays newly stored, newest played_at in epoch ms)."""
-    tracker = tracker or Tracker(
-        play_min_ms=settings.PLAY_MIN_MS, play_min_ratio=settings.PLAY_MIN_RATIO
-    )
+    if tracker is None:
+        play_min_ms, play_min_ratio = play_thresholds(user_id)
+        tracker = Tracker(play_min_ms=play_min_ms, play_min_ratio=play_min_ratio)
     at = at_ms if at_ms is not None else int(timezone.now().timestamp() * 1000)
     detected = tracker.observe(Observation(at, "recently-played", 200, {"items": items}))
     newest = None
@@ -439,4 +453,7 @@ def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
     new = plays_unrecorded(user_id=user_id, plays=unique)
     # ignore_conflicts: another path may store the same listen between the read and the write.
     Play.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        ends = [p.ended_at for p in new]
+        rollups_mark(user_id=user_id, since=min(ends), until=max(ends))
     return len(new)

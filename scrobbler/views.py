@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,39 +13,22 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from scrobbler import dashboard_views, registration, system
 from scrobbler import favourites as favourites_service
-from scrobbler import registration, system
 from scrobbler.context_processors import THEME_COOKIE, THEMES
 from scrobbler.forms import SignUpForm
 from scrobbler.http import signed_in_user
-from scrobbler.models import JobRun, Play, SpotifyAccount, Track
-from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_expires_soon
+from scrobbler.models import JobRun, Track
 
-RECENT_PLAYS_SHOWN = 20
 JOB_RUNS_SHOWN = 10
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The welcome page, or for a signed-in user the dashboard's overview."""
     if not request.user.is_authenticated:
         return render(request, "scrobbler/welcome.html")
-    plays = list(
-        Play.objects.for_user(request.user)
-        .select_related("track__album")
-        .prefetch_related("track__artists")
-        .order_by("-ended_at")[:RECENT_PLAYS_SHOWN]
-    )
-    liked = favourites_service.liked_track_ids(signed_in_user(request), [p.track_id for p in plays])
-    for play in plays:
-        play.liked = play.track_id in liked  # type: ignore[attr-defined]
-    account = SpotifyAccount.objects.filter(user=request.user).first()
-    context = {
-        "plays": plays,
-        "spotify_account": account,
-        "spotify_expires_soon": account is not None and refresh_token_expires_soon(account),
-        "spotify_expires_at": refresh_token_expires_at(account) if account else None,
-    }
-    return render(request, "scrobbler/home.html", context)
+    return dashboard_views.overview(request)
 
 
 @require_http_methods(["GET", "POST"])
@@ -143,8 +127,9 @@ def worker_check(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def favourites(request: HttpRequest) -> HttpResponse:
+    tracks = Paginator(favourites_service.favourite_tracks(signed_in_user(request)), 100)
     context = {
-        "tracks": favourites_service.favourite_tracks(signed_in_user(request)),
+        "page": tracks.get_page(request.GET.get("page")),
         "threshold": settings.FAVORITE_THRESHOLD,
     }
     return render(request, "scrobbler/favourites.html", context)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import factory
 from django.utils import timezone
 
 from scrobbler.models import Album, Artist, Play, Track, TrackArtist, User
+from scrobbler.rollups import rollups_mark, rollups_refresh
 
 
 def spotify_id(n: int) -> str:
@@ -67,6 +69,7 @@ class TrackFactory(factory.django.DjangoModelFactory[Track]):
 class PlayFactory(factory.django.DjangoModelFactory[Play]):
     class Meta:
         model = Play
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     track = factory.SubFactory(TrackFactory)
@@ -78,3 +81,10 @@ class PlayFactory(factory.django.DjangoModelFactory[Play]):
     source = Play.Source.LIVE
     counted = True
     skipped = False
+
+    @factory.post_generation
+    def rolled_up(play: Play, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """Keep the dashboard's rollups in step, as every service that writes plays does."""
+        if create:
+            rollups_mark(user_id=play.user_id, since=play.ended_at, until=play.ended_at)
+            rollups_refresh(play.user_id)

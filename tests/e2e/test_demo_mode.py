@@ -32,7 +32,7 @@ def test_the_demo_user_is_linked_to_the_simulator_and_plays_arrive(
         while time.monotonic() - started < 60 and not Play.objects.filter(user=demo).exists():
             time.sleep(1)
         elapsed = time.monotonic() - started
-        page = sign_in(base, "demo", "demo").get("/").text
+        page = sign_in(base, "demo", "demo").get("/recent/").text
     account = SpotifyAccount.objects.get(user=demo)
     assert account.spotify_user_id == "demo"
     assert elapsed < 60, (tmp_path / "worker.log").read_text()[-3000:]

@@ -63,6 +63,7 @@ def test_a_full_flow_at_debug_level_logs_no_token_or_secret(
 
     pages.append(client.get("/spotify/").content.decode())
     pages.append(client.get("/").content.decode())
+    pages.append(client.get("/recent/").content.decode())
     everything = caplog.text + "".join(pages) + account.status_detail + account.last_error
     assert "HTTP" in caplog.text or "GET" in caplog.text  # the requests really were logged
     for secret in secrets:

@@ -59,7 +59,7 @@ def test_wrong_password_is_refused(client: Client, alice: User) -> None:
     assert client.get("/").context["user"].is_anonymous
 
 
-def test_home_lists_only_my_plays_without_n_plus_one(
+def test_recent_plays_lists_only_my_plays_without_n_plus_one(
     client: Client, alice: User, bob: User, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     for n in range(15):
@@ -75,7 +75,7 @@ def test_home_lists_only_my_plays_without_n_plus_one(
     )
     client.force_login(alice)
     with django_assert_max_num_queries(6):
-        response = client.get("/")
+        response = client.get(reverse("recent"))
     assert "Mine 14" in response.text
     assert "Skipped one" in response.text
     assert "Not mine" not in response.text
