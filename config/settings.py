@@ -199,6 +199,20 @@ else:
         (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Django's cache (the global stats, for now): in Redis, shared by web processes and workers; else
+# each process's own memory, where a worker's refresh does not reach the web process, which then
+# recomputes the global stats itself whenever its copy expires.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "encore",  # apart from Celery's and Channels' keys in the same database
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 CELERY_TASK_IGNORE_RESULT = True  # tasks record their outcome in the database
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -209,6 +223,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Each periodic task expires just before its next run, so a backlog never piles up.
 POLL_TICK_SECONDS = env.float("POLL_TICK_SECONDS", default=1.0)
+# The public global stats are recomputed this often, in the background (scrobbler.global_stats).
+GLOBAL_STATS_SECONDS = env.float("GLOBAL_STATS_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "poll-spotify": {
         "task": "scrobbler.poll_due",
@@ -230,6 +246,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "imports.housekeeping",
         "schedule": 60.0,
         "options": {"expires": 54.0},
+    },
+    "global-stats": {
+        "task": "scrobbler.global_stats_refresh",
+        "schedule": GLOBAL_STATS_SECONDS,
+        "options": {"expires": GLOBAL_STATS_SECONDS * 0.9},
     },
 }
 

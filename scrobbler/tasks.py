@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from scrobbler import demo, metadata, playlists, polling, system
+from scrobbler import demo, global_stats, metadata, playlists, polling, system
 from scrobbler.spotify.errors import SpotifyError
 
 log = logging.getLogger(__name__)
@@ -47,3 +47,10 @@ def scan_playlists() -> int:
         except SpotifyError as exc:
             log.info("playlists of account %s not scanned: %s", account_id, exc)
     return len(due)
+
+
+@shared_task(name="scrobbler.global_stats_refresh", ignore_result=True)
+def global_stats_refresh() -> None:
+    """Recompute the public global stats into the cache (beat, every GLOBAL_STATS_SECONDS), so
+    that no visitor waits for them."""
+    global_stats.global_stats_refresh()

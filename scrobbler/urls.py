@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from scrobbler import views
+from scrobbler import global_views, views
 from scrobbler.spotify import views as spotify_views
 
 urlpatterns = [
@@ -26,6 +26,7 @@ urlpatterns = [
     path("spotify/callback", spotify_views.spotify_callback, name="spotify-callback"),
     path("spotify/unlink", spotify_views.spotify_unlink, name="spotify-unlink"),
     path("favourites/", views.favourites, name="favourites"),
+    path("global/", global_views.global_stats_view, name="global-stats"),
     path("tracks/<int:track_id>/like", views.track_like, name="track-like"),
     path("tracks/<int:track_id>/unlike", views.track_unlike, name="track-unlike"),
     path("theme/", views.theme_set, name="theme-set"),
