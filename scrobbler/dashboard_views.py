@@ -58,8 +58,8 @@ def _today(user: User) -> date:
 def _period(request: HttpRequest, user: User) -> RangeControl:
     """The period the range control asks for; a bad one falls back to the default, saying why."""
     tz, today = _user_zone(user), _today(user)
-    key = request.GET.get("range", "")
-    first = stats.first_day(user) if key in ("all", "") or not key else None
+    # Needed whatever the range: all time starts there, and the year list goes back to it.
+    first = stats.first_day(user)
     error = ""
     try:
         period = period_parse(request.GET, today=today, tz=tz, first_day=first)
