@@ -295,8 +295,12 @@ def _sessions_build(user_id: int, months: list[date], tz: ZoneInfo, *, everythin
     else:
         if not months:
             return
-        low = day_start(months[0], tz) - SESSION_GAP
-        high = day_start(month_after(months[-1]), tz) + SESSION_GAP
+        since, until = day_start(months[0], tz), day_start(month_after(months[-1]), tz)
+        # A play ending in the months may start before them, within reach of an earlier session.
+        first = Play.objects.filter(user_id=user_id, ended_at__gte=since, ended_at__lt=until)
+        first_start = first.aggregate(first=Min("started_at"))["first"]
+        low = min(since, first_start or since) - SESSION_GAP
+        high = until + SESSION_GAP
         touching = sessions.filter(ended_at__gte=low, started_at__lte=high)
         edges = touching.aggregate(first=Min("started_at"), last=Max("ended_at"))
         low = min(low + SESSION_GAP, edges["first"] or high)

@@ -179,12 +179,14 @@ def _entity_totals_sql(user: User, kind: EntityKind, period: Period) -> tuple[st
             f"GROUP BY {entity}"
         )
         params += [user.pk, _adapt(since), _adapt(until)]
-    if len(parts) == 1:
+    if len(parts) == 1 and len(whole) <= 1:  # several months have a row per entity each
         return parts[0], params
     union = " UNION ALL ".join(parts)
     sql = (
-        "SELECT entity_id, SUM(listens) AS listens, SUM(plays) AS plays, SUM(skips) AS skips, "  # noqa: S608
-        f"SUM(ms_played) AS ms_played FROM ({union}) AS parts GROUP BY entity_id"
+        # PostgreSQL sums bigints as numeric (Decimal in Python): cast back to whole numbers.
+        "SELECT entity_id, CAST(SUM(listens) AS BIGINT) AS listens, "  # noqa: S608
+        "CAST(SUM(plays) AS BIGINT) AS plays, CAST(SUM(skips) AS BIGINT) AS skips, "
+        f"CAST(SUM(ms_played) AS BIGINT) AS ms_played FROM ({union}) AS parts GROUP BY entity_id"
     )
     return sql, params
 
@@ -617,7 +619,7 @@ def on_this_day(user: User, *, today: date, tz: Any, years: int = 30) -> list[Pa
     result = []
     all_rows = []
     for day in found:
-        ranked = sorted(per_day[day].items(), key=lambda item: -item[1])[:3]
+        ranked = sorted(per_day[day].items(), key=lambda item: (-item[1], item[0]))[:3]
         rows = [TopRow(t, i + 1, n, n, 0, 0, None, None) for i, (t, n) in enumerate(ranked)]
         all_rows.extend(rows)
         result.append(PastDay(day, totals_by_day[day], rows))
