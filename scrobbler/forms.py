@@ -3,10 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
-from scrobbler import registration
-from scrobbler.models import User
+from scrobbler import account, registration
+from scrobbler.models import PollMode, User
 
 
 class SignUpForm(UserCreationForm[User]):
@@ -34,3 +35,90 @@ class SignUpForm(UserCreationForm[User]):
         if (refusal := registration.invite_refusal(code=code)) is not None:
             raise forms.ValidationError(refusal)
         return code
+
+
+# --- Account settings (scrobbler.account) --------------------------------------------------------
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="The dashboard counts your days, weeks and hours in this zone.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(zone, zone) for zone in account.time_zones()]
+
+
+class ThresholdsForm(forms.Form):
+    play_min_seconds = forms.IntegerField(
+        label="Seconds",
+        required=False,
+        min_value=account.PLAY_MIN_SECONDS_RANGE[0],
+        max_value=account.PLAY_MIN_SECONDS_RANGE[1],
+    )
+    play_min_percent = forms.IntegerField(
+        label="Percent of the track",
+        required=False,
+        min_value=account.PLAY_MIN_PERCENT_RANGE[0],
+        max_value=account.PLAY_MIN_PERCENT_RANGE[1],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        seconds = f"{settings.PLAY_MIN_MS / 1000:g}"
+        ratio = settings.PLAY_MIN_RATIO
+        percent = f"{ratio * 100:g}" if ratio is not None else ""
+        self.fields["play_min_seconds"].widget.attrs["placeholder"] = seconds
+        self.fields["play_min_seconds"].help_text = (
+            f"From {account.PLAY_MIN_SECONDS_RANGE[0]} to {account.PLAY_MIN_SECONDS_RANGE[1]}; "
+            f"blank: this server's default, {seconds} s."
+        )
+        self.fields["play_min_percent"].widget.attrs["placeholder"] = percent or "off"
+        self.fields["play_min_percent"].help_text = (
+            f"From {account.PLAY_MIN_PERCENT_RANGE[0]} to {account.PLAY_MIN_PERCENT_RANGE[1]}; "
+            + (f"blank: this server's default, {percent} %." if percent else "blank: off.")
+        )
+
+
+class ShareStatsForm(forms.Form):
+    share_stats = forms.BooleanField(
+        label="Count my listening in the Global stats page, anonymously", required=False
+    )
+
+
+class PollModeForm(forms.Form):
+    poll_mode = forms.ChoiceField(label="Polling mode", choices=PollMode.choices)
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting is confirmed twice: the password (it is the owner) and the username (on purpose)."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    username = forms.CharField(
+        label="Your username, typed out",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if username != self.user.username:
+            raise forms.ValidationError(f"Type {self.user.username} exactly.")
+        return username

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from scrobbler import global_views, views
+from scrobbler import account_views, global_views, views
 from scrobbler.spotify import views as spotify_views
 
 urlpatterns = [
@@ -25,6 +25,14 @@ urlpatterns = [
     path("spotify/link", spotify_views.spotify_link, name="spotify-link"),
     path("spotify/callback", spotify_views.spotify_callback, name="spotify-callback"),
     path("spotify/unlink", spotify_views.spotify_unlink, name="spotify-unlink"),
+    path("settings/", account_views.account_settings, name="account-settings"),
+    path("settings/time-zone", account_views.time_zone_set, name="account-time-zone"),
+    path("settings/thresholds", account_views.thresholds_set, name="account-thresholds"),
+    path("settings/sharing", account_views.share_stats_set, name="account-sharing"),
+    path("settings/spotify/mode", account_views.poll_mode_set, name="account-poll-mode"),
+    path("settings/spotify/pause", account_views.polling_pause, name="account-polling-pause"),
+    path("settings/spotify/resume", account_views.polling_resume, name="account-polling-resume"),
+    path("settings/delete", account_views.account_delete, name="account-delete"),
     path("favourites/", views.favourites, name="favourites"),
     path("global/", global_views.global_stats_view, name="global-stats"),
     path("tracks/<int:track_id>/like", views.track_like, name="track-like"),
