@@ -129,10 +129,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "scrobbler.middleware.user_time_zone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# The covering index of EntityMonth (PostgreSQL's INCLUDE) is a plain index on SQLite.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -199,9 +203,8 @@ else:
         (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Django's cache (the global stats, for now): in Redis, shared by web processes and workers; else
-# each process's own memory, where a worker's refresh does not reach the web process, which then
-# recomputes the global stats itself whenever its copy expires.
+# Django's cache (the global stats, for now), shared by web processes and workers: in Redis, else
+# in files under DATA_DIR (the embedded default has no server to share memory through).
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -211,7 +214,12 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
 
 CELERY_TASK_IGNORE_RESULT = True  # tasks record their outcome in the database
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
@@ -240,6 +248,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "scrobbler.scan_playlists",
         "schedule": 600.0,
         "options": {"expires": 540.0},
+    },
+    # Dashboard rollups a crash left stale, or changed by another user's merged tracks.
+    "rollups-housekeeping": {
+        "task": "scrobbler.rollups_housekeeping",
+        "schedule": 60.0,
+        "options": {"expires": 54.0},
     },
     # Imports whose worker died carry on; analysed imports nobody confirmed are dropped.
     "imports-housekeeping": {

@@ -15,6 +15,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / f"test-{os.getpid()}.sqlite3")
 
 CELERY_TASK_ALWAYS_EAGER = True
+# Each test process its own cache: nothing cached survives into another run.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # MD5 is fast, for tests only; PBKDF2 too, for users that real server processes must sign in.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from scrobbler import demo, global_stats, metadata, playlists, polling, system
+from scrobbler import demo, global_stats, metadata, playlists, polling, rollups, system
 from scrobbler.spotify.errors import SpotifyError
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,18 @@ def scan_playlists() -> int:
         except SpotifyError as exc:
             log.info("playlists of account %s not scanned: %s", account_id, exc)
     return len(due)
+
+
+@shared_task(name="scrobbler.rollups_refresh", ignore_result=True)
+def rollups_refresh(user_id: int) -> bool:
+    """Bring one user's dashboard rollups up to date (after a time-zone change, say)."""
+    return rollups.rollups_refresh(user_id)
+
+
+@shared_task(name="scrobbler.rollups_housekeeping", ignore_result=True)
+def rollups_housekeeping() -> int:
+    """Finish refreshes a crash interrupted, and those other users' merged tracks asked for."""
+    return rollups.rollups_refresh_stale()
 
 
 @shared_task(name="scrobbler.global_stats_refresh", ignore_result=True)

@@ -4,10 +4,21 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from scrobbler import account_views, global_views, views
+from scrobbler import dashboard_views as dashboard
 from scrobbler.spotify import views as spotify_views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/<slug:name>/", dashboard.section, name="dashboard-section"),
+    path("top/<slug:kind>/", dashboard.top, name="top"),
+    path("when/", dashboard.when, name="when"),
+    path("habits/", dashboard.habits, name="habits"),
+    path("year/<int:year>/", dashboard.year_review, name="year-review"),
+    path("on-this-day/", dashboard.on_this_day, name="on-this-day"),
+    path("recent/", dashboard.recent, name="recent"),
+    path("tracks/<int:entity_id>/", dashboard.entity, {"kind": "track"}, name="track"),
+    path("artists/<int:entity_id>/", dashboard.entity, {"kind": "artist"}, name="artist"),
+    path("albums/<int:entity_id>/", dashboard.entity, {"kind": "album"}, name="album"),
     path("accounts/signup/", views.signup, name="signup"),
     path(
         "accounts/login/",

@@ -314,7 +314,9 @@ class Tour:
 
     def range_shown(self, label: str, start: dt.date, end: dt.date) -> None:
         """Wait for the range control's period to be this one, its sections loaded."""
-        expected = f"{label}: {day_text(start)} to {day_text(end)} (Europe/Berlin time)"
+        expected = (
+            f"{label}: " if label else ""
+        ) + f"{day_text(start)} to {day_text(end)} (Europe/Berlin time)"
         self.page.locator(".period-label", has_text=expected).wait_for()
         self.settle()
         assert self.page.locator(".period-label").inner_text() == expected
@@ -409,7 +411,7 @@ def test_the_dashboard_shows_the_users_own_plays_in_every_range_and_theme(
         page.fill("#range-from", custom[0].isoformat())
         page.fill("#range-to", custom[1].isoformat())
         page.click(".range-custom button[type=submit]")
-        tour.range_shown(f"{custom[0]:%d %b %Y} to {custom[1]:%d %b %Y}", *custom)
+        tour.range_shown("", *custom)
         check_overview(tour, *custom)
         tour.look("overview", "custom")
 
