@@ -43,7 +43,8 @@ def listen(user: User, tracks: list[Track], *, plays: int, seed: int) -> list[Pl
     """`plays` random listens over the last two years, written as an import would."""
     rng = random.Random(seed)
     now = timezone.now()
-    made, seen = [], set()
+    made: list[Play] = []
+    seen = set()
     while len(made) < plays:
         track = rng.choice(tracks)
         ended = now - dt.timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))
@@ -169,9 +170,7 @@ def test_someone_elses_track_page_shows_none_of_their_listening(
     assert "<time" not in page  # no plays listed
 
 
-def test_missing_things_are_404_and_anonymous_users_sign_in(
-    client: Client, alice: User
-) -> None:
+def test_missing_things_are_404_and_anonymous_users_sign_in(client: Client, alice: User) -> None:
     assert client.get(reverse("top", args=["tracks"])).status_code == 302
     assert client.get(reverse("dashboard-section", args=["totals"])).status_code == 302
     client.force_login(alice)
