@@ -106,11 +106,12 @@ def _finish(imp: Import, *, status: str, error: str = "", **fields: Any) -> None
         **fields,
     )
     if status != Import.Status.READY:
-        _remove_files(imp)
+        import_files_remove(imp)
     imp.refresh_from_db()
 
 
-def _remove_files(imp: Import) -> None:
+def import_files_remove(imp: Import) -> None:
+    """Delete the import's uploaded files (files it only points to, e.g. the command's, stay)."""
     for f in imp.files:
         if f.get("owned"):
             Path(f["path"]).unlink(missing_ok=True)
@@ -173,7 +174,7 @@ def import_discard(*, imp: Import) -> bool:
         pk=imp.pk, status__in=[Import.Status.READY, Import.Status.ANALYSING]
     ).update(status=Import.Status.DISCARDED, finished_at=timezone.now())
     if dropped:
-        _remove_files(imp)
+        import_files_remove(imp)
     return bool(dropped)
 
 

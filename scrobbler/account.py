@@ -99,6 +99,6 @@ def account_delete(*, user: User) -> None:
     def remove_files() -> None:
         for imp in imports:
             # imports' own rule for which of an import's files are Encore's to delete.
-            import_services._remove_files(imp)
+            import_services.import_files_remove(imp)
 
     transaction.on_commit(remove_files)

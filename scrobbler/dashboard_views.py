@@ -157,6 +157,11 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
         step = request.GET.get("step", "")
         if step not in stats.STEPS:
             step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
+        # Bars stay readable (and the page light): days for up to two years, weeks for ten.
+        if step == "day" and period.days > 731:
+            step = "week"
+        if step == "week" and period.days > 3653:
+            step = "month"
         points = stats.activity(user, period, step)
         context.update(
             step=step,

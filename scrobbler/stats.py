@@ -271,7 +271,14 @@ def top(
         )
         for r in fetched
     ]
-    total = fetched[0][8] if fetched else 0
+    if fetched:
+        total = fetched[0][8]
+    elif page > 1:  # past the last page: still say how many there are
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS e WHERE plays > 0", params)  # noqa: S608
+            total = cursor.fetchone()[0]
+    else:
+        total = 0
     previous = period.previous() if compare else None
     if previous is not None and rows:
         before = previous_ranks(user, previous, kind, [row.entity_id for row in rows])

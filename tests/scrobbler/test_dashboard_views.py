@@ -153,6 +153,15 @@ def test_overview_numbers_are_the_plays_of_the_period(
     assert int(shown.group(1)) == expected
 
 
+def test_a_page_past_the_end_still_counts_the_list(
+    client: Client, alice: User, listened: list[Play]
+) -> None:
+    client.force_login(alice)
+    page = client.get(reverse("top", args=["tracks"]) + "?range=all&page=99").text
+    assert "Page 99 of 1 (12 tracks)" in page
+    assert 'rel="prev"' in page
+
+
 def test_a_bad_range_says_why_and_shows_the_default(client: Client, alice: User) -> None:
     client.force_login(alice)
     page = client.get(reverse("when") + "?range=custom&from=2024-05-01&to=2024-01-01").text
@@ -185,6 +194,8 @@ def test_stale_rollups_are_announced(client: Client, alice: User, listened: list
     assert "still being added up" not in client.get(reverse("home")).text
     RollupDirty.objects.create(user=alice, since=timezone.now(), until=timezone.now())
     assert "still being added up" in client.get(reverse("home")).text
+    rollups_refresh(alice.pk)
+    assert "still being added up" not in client.get(reverse("home")).text
 
 
 def test_recent_plays_page_back_in_time(client: Client, alice: User, listened: list[Play]) -> None:
