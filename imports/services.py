@@ -31,9 +31,9 @@ from imports.models import Import, ImportBatch
 from imports.parsing import ExportError, Listens
 from imports.reading import prepare
 from imports.writes import plays_write
+from scrobbler import tasks as scrobbler_tasks
 from scrobbler.dedupe import moment_of
 from scrobbler.models import User
-from scrobbler.rollups import rollups_refresh
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +231,10 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
         refined=Sum("refined", default=0),
     )
     result = {**totals, "repeated": prepared.repeated, "not_played": dict(prepared.not_played)}
-    rollups_refresh(imp.user_id)  # done means the dashboard shows it
     _finish(imp, status=Import.Status.DONE, result=result, rows_done=len(order))
+    # The dashboard catches up in a worker (a minute for a million plays); it says so meanwhile.
+    user_id = imp.user_id
+    transaction.on_commit(lambda: scrobbler_tasks.rollups_refresh.delay(user_id))
     return imp
 
 

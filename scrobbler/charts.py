@@ -214,11 +214,16 @@ class Heatmap:
     empty: bool
 
 
+SMALLEST_SCALE = 1e-6
+
+
 def nice_ticks(maximum: float, *, start: float = 0.0, whole: bool = True) -> tuple[float, ...]:
     """Three to five round values from `start` (0, or 1 for ranks) to the first at or above
     `maximum`, a step of 1, 2, 2.5 or 5 times a power of ten apart (2.5 only from 25 up; with
     `whole`, for counts, at least 1). Of the steps that fit, the one whose top value leaves
     least room above `maximum` wins, then the finer."""
+    # Steps from a tiny maximum underflow to zero and never reach it (a chart that hung).
+    maximum = max(maximum, SMALLEST_SCALE) if maximum > 0 else maximum
     options = (
         _ticks_by(step, maximum=maximum, start=start) for step in _steps(maximum, whole=whole)
     )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 
 from scrobbler.models import EntityKind, EntityTotal, Track, TrackLike, User
 
@@ -17,23 +16,25 @@ def track_unlike(*, user: User, track: Track) -> None:
     TrackLike.objects.filter(user=user, track=track).delete()
 
 
-def favourite_tracks(user: User) -> QuerySet[Track]:
-    """The user's favourites, with `counted_plays` and `liked`, most played first (all-time
-    counts come from the dashboard's rollups)."""
-    totals = EntityTotal.objects.filter(user=user, kind=EntityKind.TRACK)
-    played_often = totals.filter(plays__gte=settings.FAVORITE_THRESHOLD).values("entity_id")
-    liked = TrackLike.objects.filter(user=user)
+def favourite_tracks(user: User) -> QuerySet[EntityTotal]:
+    """All-time totals of the user's favourite tracks (`entity_id`, `plays`, ...): played at
+    least FAVORITE_THRESHOLD times, or liked and played; most played first."""
+    liked = TrackLike.objects.filter(user=user).values("track_id")
+    return EntityTotal.objects.filter(
+        Q(plays__gte=settings.FAVORITE_THRESHOLD) | Q(entity_id__in=liked),
+        user=user,
+        kind=EntityKind.TRACK,
+    ).order_by("-plays", "entity_id")
+
+
+def liked_unplayed(user: User) -> QuerySet[Track]:
+    """Liked tracks the user has not played yet."""
+    played = EntityTotal.objects.filter(user=user, kind=EntityKind.TRACK).values("entity_id")
     return (
-        Track.objects.filter(Q(pk__in=played_often) | Q(pk__in=liked.values("track_id")))
-        .annotate(
-            counted_plays=Coalesce(
-                Subquery(totals.filter(entity_id=OuterRef("pk")).values("plays")[:1]), 0
-            ),
-            liked=Exists(liked.filter(track=OuterRef("pk"))),
-        )
-        .select_related("album")
+        Track.objects.filter(likes__user=user)
+        .exclude(pk__in=played)
         .prefetch_related("artists")
-        .order_by("-counted_plays", "name")
+        .order_by("name")
     )
 
 

@@ -5,6 +5,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from scrobbler import account, registration
 from scrobbler.models import PollMode, User
@@ -40,8 +43,31 @@ class SignUpForm(UserCreationForm[User]):
 # --- Account settings (scrobbler.account) --------------------------------------------------------
 
 
+class LongSelect(forms.Select):
+    """A select rendered without a template per option: the 600 time zones took 60 ms so."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (choice, mark_safe(" selected") if str(choice) == str(value) else "", label)
+                for choice, label in self.choices
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(self.build_attrs(self.attrs, attrs)),
+            options,
+        )
+
+
 class TimeZoneForm(forms.Form):
     time_zone = forms.ChoiceField(
+        widget=LongSelect,
         label="Time zone",
         help_text="The dashboard counts your days, weeks and hours in this zone.",
     )

@@ -109,6 +109,7 @@ def rollups_refresh(user_id: int) -> bool:
             _rows_delete(user_id, months=months)
         for month in months:
             _month_build(user_id, month, tz)
+        _credits_build(user_id, months)
         _totals_build(user_id, months, keys_before)
         _sessions_build(user_id, months, tz, everything=rebuild)
         RollupDirty.objects.filter(pk__in=[pk for pk, _, _ in dirty]).delete()
@@ -183,42 +184,40 @@ def _entity_keys(user_id: int, months: list[date]) -> set[tuple[int, int]]:
     return keys
 
 
-# Each month's rollups in a few INSERT … SELECT statements over the month's plays.
+# Each month's tracks and hours in an INSERT … SELECT over the month's plays; artists and albums
+# from the months' tracks (a play counts once for each of its track's artists).
 _PLAY = Play._meta.db_table
-_ENTITY_SOURCES = {
-    EntityKind.TRACK: ("p.track_id", ""),
+_MONTH_COLUMNS = (
+    "(user_id, kind, entity_id, month, listens, plays, skips, ms_played, first_at, last_at)"
+)
+_FROM_TRACKS = {
     EntityKind.ARTIST: (
         "ta.artist_id",
-        f"JOIN {TrackArtist._meta.db_table} ta ON ta.track_id = p.track_id",
+        f"JOIN {TrackArtist._meta.db_table} ta ON ta.track_id = m.entity_id",
     ),
     EntityKind.ALBUM: (
         "t.album_id",
-        f"JOIN {Track._meta.db_table} t ON t.id = p.track_id AND t.album_id IS NOT NULL",
+        f"JOIN {Track._meta.db_table} t ON t.id = m.entity_id AND t.album_id IS NOT NULL",
     ),
 }
-_COUNTS = (
-    "COUNT(*), SUM(CASE WHEN p.counted THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN p.skipped THEN 1 ELSE 0 END), SUM(p.ms_played)"
-)
 
 
 def _month_build(user_id: int, month: date, tz: ZoneInfo) -> None:
     since, until = day_start(month, tz), day_start(month_after(month), tz)
     params = _adapt([user_id, since, until])
     with connection.cursor() as cursor:
-        for kind, (entity, join) in _ENTITY_SOURCES.items():
-            # Our own table and column names; values are parameters.
-            cursor.execute(
-                f"INSERT INTO {EntityMonth._meta.db_table} "  # noqa: S608
-                "(user_id, kind, entity_id, month, listens, plays, skips, ms_played, first_at, last_at) "
-                f"SELECT p.user_id, %s, {entity}, %s, {_COUNTS}, "
-                "MIN(CASE WHEN p.counted THEN p.ended_at END), "
-                "MAX(CASE WHEN p.counted THEN p.ended_at END) "
-                f"FROM {_PLAY} p {join} "
-                "WHERE p.user_id = %s AND p.ended_at >= %s AND p.ended_at < %s "
-                f"GROUP BY p.user_id, {entity}",
-                [int(kind), connection.ops.adapt_datefield_value(month), *params],
-            )
+        # Our own table and column names; values are parameters.
+        cursor.execute(
+            f"INSERT INTO {EntityMonth._meta.db_table} {_MONTH_COLUMNS} "  # noqa: S608
+            "SELECT p.user_id, %s, p.track_id, %s, COUNT(*), "
+            "SUM(CASE WHEN p.counted THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN p.skipped THEN 1 ELSE 0 END), SUM(p.ms_played), "
+            "MIN(CASE WHEN p.counted THEN p.ended_at END), "
+            "MAX(CASE WHEN p.counted THEN p.ended_at END) "
+            f"FROM {_PLAY} p WHERE p.user_id = %s AND p.ended_at >= %s AND p.ended_at < %s "
+            "GROUP BY p.user_id, p.track_id",
+            [int(EntityKind.TRACK), _adapt_date(month), *params],
+        )
         # Local hours by whole-ms arithmetic: UTC + the zone's offset, which changes at most at
         # the month's daylight-saving switches.
         spans = offset_spans(since, until, tz)
@@ -240,6 +239,26 @@ def _month_build(user_id: int, month: date, tz: ZoneInfo) -> None:
             ") AS local_plays GROUP BY h",
             [user_id, *offset_params, *params],
         )
+
+
+def _credits_build(user_id: int, months: list[date]) -> None:
+    """Artists' and albums' months from the tracks' months, a run of months at a time."""
+    with connection.cursor() as cursor:
+        for first, last in _runs(months):
+            for kind, (entity, join) in _FROM_TRACKS.items():
+                cursor.execute(
+                    f"INSERT INTO {EntityMonth._meta.db_table} {_MONTH_COLUMNS} "  # noqa: S608
+                    f"SELECT m.user_id, %s, {entity}, m.month, SUM(m.listens), SUM(m.plays), "
+                    "SUM(m.skips), SUM(m.ms_played), MIN(m.first_at), MAX(m.last_at) "
+                    f"FROM {EntityMonth._meta.db_table} m {join} "
+                    "WHERE m.user_id = %s AND m.kind = %s AND m.month >= %s AND m.month <= %s "
+                    f"GROUP BY m.user_id, m.month, {entity}",
+                    [int(kind), user_id, int(EntityKind.TRACK), *map(_adapt_date, (first, last))],
+                )
+
+
+def _adapt_date(day: date) -> Any:
+    return connection.ops.adapt_datefield_value(day)
 
 
 def _epoch_ms(column: str) -> str:
@@ -291,7 +310,7 @@ def _sessions_build(user_id: int, months: list[date], tz: ZoneInfo, *, everythin
     sessions = ListeningSession.objects.filter(user_id=user_id)
     if everything:
         sessions.delete()
-        plays = Play.objects.filter(user_id=user_id)
+        span, span_params = "", []
     else:
         if not months:
             return
@@ -306,19 +325,24 @@ def _sessions_build(user_id: int, months: list[date], tz: ZoneInfo, *, everythin
         low = min(low + SESSION_GAP, edges["first"] or high)
         high = max(high - SESSION_GAP, edges["last"] or low)
         touching.delete()
-        plays = Play.objects.filter(user_id=user_id, ended_at__gte=low, ended_at__lte=high)
-    rows = plays.order_by("started_at").values_list("started_at", "ended_at", "ms_played")
-    found: list[ListeningSession] = []
-    current: ListeningSession | None = None
-    for started, ended, ms in rows.iterator(chunk_size=20_000):
-        if current is None or started - current.ended_at > SESSION_GAP:
-            current = ListeningSession(
-                user_id=user_id, started_at=started, ended_at=ended, listens=0, ms_played=0
-            )
-            found.append(current)
-        current.ended_at = max(current.ended_at, ended)
-        current.listens += 1
-        current.ms_played += ms
-    for session in found:
-        session.duration_ms = (session.ended_at - session.started_at) // timedelta(milliseconds=1)
-    ListeningSession.objects.bulk_create(found, batch_size=5_000)
+        span, span_params = " AND p.ended_at >= %s AND p.ended_at <= %s", _adapt([low, high])
+    # Plays in order of start; one starts a session when it starts more than the gap after the
+    # latest end before it. Numbering the starts gives each play its session.
+    plays = (
+        "SELECT p.id, p.user_id, p.started_at, p.ended_at, p.ms_played, "  # noqa: S608
+        f"{_epoch_ms('p.started_at')} AS s, {_epoch_ms('p.ended_at')} AS e "
+        f"FROM {_PLAY} p WHERE p.user_id = %s{span}"
+    )
+    starts = (
+        "SELECT *, CASE WHEN s - MAX(e) OVER (ORDER BY s, id ROWS BETWEEN UNBOUNDED PRECEDING "  # noqa: S608
+        f"AND 1 PRECEDING) <= %s THEN 0 ELSE 1 END AS starts FROM ({plays}) AS p"
+    )
+    numbered = f"SELECT *, SUM(starts) OVER (ORDER BY s, id ROWS UNBOUNDED PRECEDING) AS session_no FROM ({starts}) AS f"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ListeningSession._meta.db_table} "  # noqa: S608
+            "(user_id, started_at, ended_at, listens, ms_played, duration_ms) "
+            "SELECT user_id, MIN(started_at), MAX(ended_at), COUNT(*), SUM(ms_played), "
+            f"MAX(e) - MIN(s) FROM ({numbered}) AS n GROUP BY user_id, session_no",
+            [SESSION_GAP // timedelta(milliseconds=1), user_id, *span_params],
+        )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 
@@ -25,6 +26,7 @@ from scrobbler.models import (
     ListeningHour,
     ListeningSession,
     Play,
+    RollupState,
     Track,
     TrackArtist,
     User,
@@ -39,6 +41,9 @@ from scrobbler.periods import (
 )
 
 KINDS = {"tracks": EntityKind.TRACK, "artists": EntityKind.ARTIST, "albums": EntityKind.ALBUM}
+# How long a period's plays-per-entity counts are kept (they are keyed by the rollups' version
+# too, so a change to plays never reads old ones).
+PLAYS_COUNTS_SECONDS = 24 * 3600
 TOP_ORDERS = {
     "plays": "r.plays DESC, r.ms_played DESC",
     "time": "r.ms_played DESC, r.plays DESC",
@@ -137,12 +142,19 @@ def _adapt(value: Any) -> Any:
     return value
 
 
-def _entity_totals_sql(user: User, kind: EntityKind, period: Period) -> tuple[str, list[Any]]:
-    """SQL of (entity_id, listens, plays, skips, ms_played) per entity heard in the period."""
+def _entity_totals_sql(
+    user: User, kind: EntityKind, period: Period, *, only: Sequence[int] = ()
+) -> tuple[str, list[Any]]:
+    """SQL of (entity_id, listens, plays, skips, ms_played) per entity heard in the period
+    (only those of the ids `only`, when given)."""
     columns = "entity_id, listens, plays, skips, ms_played"
+    entity, join = _ENTITY_OF_PLAY[kind]
+    marks = ", ".join(["%s"] * len(only))
     if period.key == "all":
         # Our own table names; values are parameters.
         sql = f"SELECT {columns} FROM {EntityTotal._meta.db_table} WHERE user_id = %s AND kind = %s"  # noqa: S608
+        if only:
+            return sql + f" AND entity_id IN ({marks})", [user.pk, int(kind), *only]
         return sql, [user.pk, int(kind)]
     first_month = month_start(period.start)
     if first_month != period.start:
@@ -159,8 +171,9 @@ def _entity_totals_sql(user: User, kind: EntityKind, period: Period) -> tuple[st
         parts.append(
             f"SELECT {columns} FROM {EntityMonth._meta.db_table} "  # noqa: S608
             "WHERE user_id = %s AND kind = %s AND month >= %s AND month <= %s"
+            + (f" AND entity_id IN ({marks})" if only else "")
         )
-        params += [user.pk, int(kind), _adapt(whole[0]), _adapt(whole[-1])]
+        params += [user.pk, int(kind), _adapt(whole[0]), _adapt(whole[-1]), *only]
         tz = period.tz
         if period.start < whole[0]:
             raw_spans.append((period.since, day_start(whole[0], tz)))
@@ -169,16 +182,16 @@ def _entity_totals_sql(user: User, kind: EntityKind, period: Period) -> tuple[st
             raw_spans.append((day_start(after, tz), period.until))
     else:
         raw_spans.append((period.since, period.until))
-    entity, join = _ENTITY_OF_PLAY[kind]
     for since, until in raw_spans:
         parts.append(
             f"SELECT {entity} AS entity_id, COUNT(*) AS listens, "  # noqa: S608
             "SUM(CASE WHEN p.counted THEN 1 ELSE 0 END) AS plays, "
             "SUM(CASE WHEN p.skipped THEN 1 ELSE 0 END) AS skips, SUM(p.ms_played) AS ms_played "
             f"FROM {_PLAY} p {join} WHERE p.user_id = %s AND p.ended_at >= %s AND p.ended_at < %s "
-            f"GROUP BY {entity}"
+            + (f"AND {entity} IN ({marks}) " if only else "")
+            + f"GROUP BY {entity}"
         )
-        params += [user.pk, _adapt(since), _adapt(until)]
+        params += [user.pk, _adapt(since), _adapt(until), *only]
     if len(parts) == 1 and len(whole) <= 1:  # several months have a row per entity each
         return parts[0], params
     union = " UNION ALL ".join(parts)
@@ -245,16 +258,23 @@ def top(
         "RANK() OVER (ORDER BY plays DESC) AS rank_no, COUNT(*) OVER () AS total "
         f"FROM ({sql}) AS e WHERE plays > 0"
     )
-    query = (
-        "SELECT r.entity_id, r.rank_no, r.plays, r.listens, r.skips, r.ms_played, "  # noqa: S608
-        "t.first_at, t.last_at, r.total "
-        f"FROM ({ranked}) AS r LEFT JOIN {EntityTotal._meta.db_table} t "
-        "ON t.user_id = %s AND t.kind = %s AND t.entity_id = r.entity_id "
-        f"ORDER BY {ordering}, r.entity_id LIMIT %s OFFSET %s"
+    columns = "r.entity_id, r.rank_no, r.plays, r.listens, r.skips, r.ms_played, t.first_at, t.last_at, r.total"
+    joined = (
+        f"LEFT JOIN {EntityTotal._meta.db_table} t "
+        "ON t.user_id = %s AND t.kind = %s AND t.entity_id = r.entity_id"
     )
+    sort = f"ORDER BY {ordering}, r.entity_id"
     page = max(1, page)
+    window = [per_page, (page - 1) * per_page]
+    if "t." in ordering:  # by all-time first or last play: every row needs its total
+        query = f"SELECT {columns} FROM ({ranked}) AS r {joined} {sort} LIMIT %s OFFSET %s"  # noqa: S608
+        arguments = [*params, user.pk, int(kind), *window]
+    else:  # only the page's rows need their totals
+        page_rows = f"SELECT * FROM ({ranked}) AS r {sort} LIMIT %s OFFSET %s"  # noqa: S608
+        query = f"SELECT {columns} FROM ({page_rows}) AS r {joined} {sort}"  # noqa: S608
+        arguments = [*params, *window, user.pk, int(kind)]
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, user.pk, int(kind), per_page, (page - 1) * per_page])
+        cursor.execute(query, arguments)
         fetched = cursor.fetchall()
     # SQLite hands back times as text from raw SQL.
     convert = getattr(connection.ops, "convert_datetimefield_value", None)
@@ -298,17 +318,41 @@ def _datetime(value: Any, convert: Any) -> datetime | None:
 def previous_ranks(
     user: User, period: Period, kind: EntityKind, ids: Sequence[int]
 ) -> dict[int, int]:
-    """{entity id: its rank by plays in the period} for those of `ids` played in it."""
-    sql, params = _entity_totals_sql(user, kind, period)
-    marks = ", ".join(["%s"] * len(ids))
-    query = (
-        "SELECT entity_id, rank_no FROM (SELECT entity_id, "  # noqa: S608
-        f"RANK() OVER (ORDER BY plays DESC) AS rank_no FROM ({sql}) AS e WHERE plays > 0) AS r "
-        f"WHERE entity_id IN ({marks})"
-    )
+    """{entity id: its rank by plays in the period} for those of `ids` played in it.
+
+    A rank is one more than the number of entities played more. How many entities were played
+    how often is memoised until the user's rollups next change (the previous period is past, so
+    it is asked for again and again); the given ids' own plays are a quick indexed lookup."""
+    sql, params = _entity_totals_sql(user, kind, period, only=ids)
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, *ids])
-        return dict(cursor.fetchall())
+        cursor.execute(f"SELECT entity_id, plays FROM ({sql}) AS e WHERE plays > 0", params)  # noqa: S608
+        plays = dict(cursor.fetchall())
+    if not plays:
+        return {}
+    counts = _plays_counts(user, period, kind)
+    return {
+        entity: 1 + sum(n for value, n in counts if value > played)
+        for entity, played in plays.items()
+    }
+
+
+def _plays_counts(user: User, period: Period, kind: EntityKind) -> list[tuple[int, int]]:
+    """[(plays, how many entities were played that often)] in the period."""
+    version = RollupState.objects.filter(user=user).values_list("version", flat=True).first()
+    key = (
+        f"stats:plays-counts:{user.pk}:{version}:{kind}:{period.start}:{period.end}:{period.tz.key}"
+    )
+    counts: list[tuple[int, int]] | None = cache.get(key)
+    if counts is None:
+        sql, params = _entity_totals_sql(user, kind, period)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT plays, COUNT(*) FROM ({sql}) AS e WHERE plays > 0 GROUP BY plays",  # noqa: S608
+                params,
+            )
+            counts = [(int(value), n) for value, n in cursor.fetchall()]
+        cache.set(key, counts, timeout=PLAYS_COUNTS_SECONDS)
+    return counts
 
 
 def entities_attach(kind: EntityKind, rows: Sequence[Any]) -> None:
@@ -612,17 +656,19 @@ def on_this_day(user: User, *, today: date, tz: Any, years: int = 30) -> list[Pa
     found = sorted(totals_by_day, reverse=True)
     if not found:
         return []
-    spans = Q()
-    for day in found:
-        spans |= Q(
+    # One range of the time index per day, in one query (an OR of ranges is a scan on SQLite).
+    plays = Play.objects.for_user(user).counted()
+    days_plays = [
+        plays.filter(
             ended_at__gte=day_start(day, tz), ended_at__lt=day_start(day + timedelta(days=1), tz)
-        )
-    counts = Play.objects.for_user(user).counted().filter(spans).values("track_id", "ended_at")
+        ).values_list("track_id", "ended_at")
+        for day in found
+    ]
     per_day: dict[date, dict[int, int]] = {day: {} for day in found}
-    for row in counts:
-        day = row["ended_at"].astimezone(tz).date()
+    for track_id, ended_at in days_plays[0].union(*days_plays[1:], all=True):
+        day = ended_at.astimezone(tz).date()
         if day in per_day:
-            per_day[day][row["track_id"]] = per_day[day].get(row["track_id"], 0) + 1
+            per_day[day][track_id] = per_day[day].get(track_id, 0) + 1
     result = []
     all_rows = []
     for day in found:

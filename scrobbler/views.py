@@ -13,12 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from scrobbler import dashboard_views, registration, system
+from scrobbler import dashboard_views, registration, stats, system
 from scrobbler import favourites as favourites_service
 from scrobbler.context_processors import THEME_COOKIE, THEMES
 from scrobbler.forms import SignUpForm
 from scrobbler.http import signed_in_user
-from scrobbler.models import JobRun, Track
+from scrobbler.models import EntityKind, JobRun, Track
 
 JOB_RUNS_SHOWN = 10
 
@@ -127,9 +127,18 @@ def worker_check(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def favourites(request: HttpRequest) -> HttpResponse:
-    tracks = Paginator(favourites_service.favourite_tracks(signed_in_user(request)), 100)
+    user = signed_in_user(request)
+    page = Paginator(favourites_service.favourite_tracks(user), 100).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = list(page.object_list)
+    stats.entities_attach(EntityKind.TRACK, page.object_list)
+    liked = favourites_service.liked_track_ids(user, [row.entity_id for row in page.object_list])
+    for row in page.object_list:
+        row.liked = row.entity_id in liked  # type: ignore[attr-defined]
     context = {
-        "page": tracks.get_page(request.GET.get("page")),
+        "page": page,
+        "unplayed": favourites_service.liked_unplayed(user) if page.number == 1 else [],
         "threshold": settings.FAVORITE_THRESHOLD,
     }
     return render(request, "scrobbler/favourites.html", context)

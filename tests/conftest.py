@@ -4,12 +4,19 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from scrobbler.models import User
 from tests.factories import UserFactory
 from tests.processes import manage
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Each test starts with nothing cached (a rolled-back test's ids come round again)."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -125,6 +125,13 @@ def test_any_bars_stay_in_the_view_box_with_heights_proportional_to_values(
         assert bar.height == pytest.approx(value / top * chart.plot.height, abs=0.01)
 
 
+@pytest.mark.parametrize("tiny", [5e-324, 1e-310, 1e-200, 1e-7])
+def test_tiny_values_get_an_axis_instead_of_hanging(tiny: float) -> None:
+    chart = bars_of([tiny])
+    assert chart.y_ticks[-1].value >= tiny
+    assert len(chart.y_ticks) <= 5
+
+
 @pytest.mark.parametrize(
     ("maximum", "ticks"),
     [

@@ -11,6 +11,7 @@ from imports import services
 from imports.models import Import
 from imports.parsing import ExportError
 from scrobbler.models import User
+from scrobbler.rollups import rollups_refresh
 
 BAR_WIDTH = 30
 
@@ -55,6 +56,8 @@ class Command(BaseCommand):
         else:
             services.import_run(import_id=imp.pk, progress=self._progress)
             imp.refresh_from_db()
+            sys.stderr.write("\nUpdating the dashboard...")
+            rollups_refresh(imp.user_id)  # here, rather than waiting for a worker
         sys.stderr.write("\n")
         if imp.status != Import.Status.DONE:
             raise CommandError(imp.error or f"import ended {imp.status}")
