@@ -14,6 +14,7 @@ from django.db.models import Field, Model
 from scrobbler.models import Album, Artist, Track, TrackArtist
 from scrobbler.plays import plays_merge_tracks
 from scrobbler.rollups import rollups_mark_tracks
+from scrobbler.sql import json_values_sql
 
 
 def local_uri(*names: str) -> str:
@@ -114,15 +115,10 @@ def rows_where_in(
     if not values:
         return []
     q = connection.ops.quote_name
-    elements = (
-        "SELECT jsonb_array_elements_text(%s::jsonb)"
-        if connection.vendor == "postgresql"
-        else "SELECT value FROM json_each(%s)"
-    )
     # Quoted names of our own tables and columns; the values are a parameter.
     sql = (
         f"SELECT {', '.join(map(q, columns))} FROM {q(model._meta.db_table)} "  # noqa: S608
-        f"WHERE {q(field)} IN ({elements})"
+        f"WHERE {q(field)} IN ({json_values_sql()})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(values)])

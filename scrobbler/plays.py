@@ -13,6 +13,7 @@ from django.db.models import BigIntegerField, Func
 from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, moment_of, ms_of
 from scrobbler.models import Play, Track
 from scrobbler.rollups import rollups_mark
+from scrobbler.sql import epoch_ms_sql
 
 
 def stored_listens(
@@ -48,11 +49,11 @@ class EpochMs(Func):
     output_field = BigIntegerField()
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000)::bigint"
+        template = epoch_ms_sql("%(expressions)s", vendor="postgresql")
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400000) AS INTEGER)"
+        template = epoch_ms_sql("%(expressions)s", vendor="sqlite")
         return self.as_sql(compiler, connection, template=template, **extra)
 
 

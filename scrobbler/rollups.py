@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from scrobbler.models import (
     User,
 )
 from scrobbler.periods import day_number, day_start, month_after, months_between, offset_spans
+from scrobbler.sql import epoch_ms_sql, json_values_sql, sql_params
 
 SESSION_GAP = timedelta(minutes=20)
 # Past this many changed entities, totals are rebuilt whole rather than entity by entity.
@@ -56,17 +57,10 @@ def rollups_mark_tracks(track_ids: Sequence[int]) -> None:
     sql = (
         f"INSERT INTO {q(RollupDirty._meta.db_table)} (user_id, since, until) "  # noqa: S608
         f"SELECT user_id, MIN(ended_at), MAX(ended_at) FROM {q(Play._meta.db_table)} "
-        f"WHERE track_id IN ({json_values_sql()}) GROUP BY user_id"
+        f"WHERE track_id IN ({json_values_sql(integers=True)}) GROUP BY user_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(list(track_ids))])
-
-
-def json_values_sql() -> str:
-    """A subquery of the values in one JSON-array parameter (however many there are)."""
-    if connection.vendor == "postgresql":
-        return "SELECT (jsonb_array_elements_text(%s::jsonb))::bigint"
-    return "SELECT value FROM json_each(%s)"
 
 
 def rollups_stale(user: User) -> bool:
@@ -204,7 +198,7 @@ _FROM_TRACKS = {
 
 def _month_build(user_id: int, month: date, tz: ZoneInfo) -> None:
     since, until = day_start(month, tz), day_start(month_after(month), tz)
-    params = _adapt([user_id, since, until])
+    params = sql_params([user_id, since, until])
     with connection.cursor() as cursor:
         # Our own table and column names; values are parameters.
         cursor.execute(
@@ -216,7 +210,7 @@ def _month_build(user_id: int, month: date, tz: ZoneInfo) -> None:
             "MAX(CASE WHEN p.counted THEN p.ended_at END) "
             f"FROM {_PLAY} p WHERE p.user_id = %s AND p.ended_at >= %s AND p.ended_at < %s "
             "GROUP BY p.user_id, p.track_id",
-            [int(EntityKind.TRACK), _adapt_date(month), *params],
+            [int(EntityKind.TRACK), *sql_params([month]), *params],
         )
         # Local hours by whole-ms arithmetic: UTC + the zone's offset, which changes at most at
         # the month's daylight-saving switches.
@@ -225,14 +219,14 @@ def _month_build(user_id: int, month: date, tz: ZoneInfo) -> None:
         offset = f"CASE {switches} ELSE %s END" if switches else "%s"
         offset_params: list[Any] = []
         for (_, ms), (switch, _) in itertools.pairwise(spans):
-            offset_params += [*_adapt([switch]), ms]
+            offset_params += [*sql_params([switch]), ms]
         offset_params.append(spans[-1][1])
         cursor.execute(
             f"INSERT INTO {ListeningHour._meta.db_table} "  # noqa: S608
             "(user_id, day, hour, weekday, listens, plays, skips, ms_played) "
             "SELECT %s, h / 24, h %% 24, (h / 24 + 3) %% 7, "
             "COUNT(*), SUM(counted), SUM(skipped), SUM(ms_played) FROM ("
-            f"SELECT ({_epoch_ms('p.ended_at')} + {offset}) / 3600000 AS h, "
+            f"SELECT ({epoch_ms_sql('p.ended_at', vendor=connection.vendor)} + {offset}) / 3600000 AS h, "
             "CASE WHEN p.counted THEN 1 ELSE 0 END AS counted, "
             "CASE WHEN p.skipped THEN 1 ELSE 0 END AS skipped, p.ms_played "
             f"FROM {_PLAY} p WHERE p.user_id = %s AND p.ended_at >= %s AND p.ended_at < %s"
@@ -253,26 +247,8 @@ def _credits_build(user_id: int, months: list[date]) -> None:
                     f"FROM {EntityMonth._meta.db_table} m {join} "
                     "WHERE m.user_id = %s AND m.kind = %s AND m.month >= %s AND m.month <= %s "
                     f"GROUP BY m.user_id, m.month, {entity}",
-                    [int(kind), user_id, int(EntityKind.TRACK), *map(_adapt_date, (first, last))],
+                    [int(kind), user_id, int(EntityKind.TRACK), *sql_params([first, last])],
                 )
-
-
-def _adapt_date(day: date) -> Any:
-    return connection.ops.adapt_datefield_value(day)
-
-
-def _epoch_ms(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM {column}) * 1000)::bigint"
-    return f"CAST(ROUND((julianday({column}) - 2440587.5) * 86400000) AS INTEGER)"
-
-
-def _adapt(values: Iterable[Any]) -> list[Any]:
-    """Parameters for raw SQL as Django would write them (SQLite stores times as text)."""
-    return [
-        connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v
-        for v in values
-    ]
 
 
 def _totals_build(
@@ -296,7 +272,7 @@ def _totals_build(
             EntityTotal.objects.filter(user_id=user_id).delete()
             cursor.execute(select + group, [user_id])
             return
-        which = f" AND kind = %s AND entity_id IN ({json_values_sql()})"
+        which = f" AND kind = %s AND entity_id IN ({json_values_sql(integers=True)})"
         for kind in EntityKind:
             params: list[Any] = [user_id, int(kind), json.dumps([e for k, e in keys if k == kind])]
             delete = f"DELETE FROM {EntityTotal._meta.db_table} WHERE user_id = %s"  # noqa: S608
@@ -325,12 +301,12 @@ def _sessions_build(user_id: int, months: list[date], tz: ZoneInfo, *, everythin
         low = min(low + SESSION_GAP, edges["first"] or high)
         high = max(high - SESSION_GAP, edges["last"] or low)
         touching.delete()
-        span, span_params = " AND p.ended_at >= %s AND p.ended_at <= %s", _adapt([low, high])
+        span, span_params = " AND p.ended_at >= %s AND p.ended_at <= %s", sql_params([low, high])
     # Plays in order of start; one starts a session when it starts more than the gap after the
     # latest end before it. Numbering the starts gives each play its session.
     plays = (
         "SELECT p.id, p.user_id, p.started_at, p.ended_at, p.ms_played, "  # noqa: S608
-        f"{_epoch_ms('p.started_at')} AS s, {_epoch_ms('p.ended_at')} AS e "
+        f"{epoch_ms_sql('p.started_at', vendor=connection.vendor)} AS s, {epoch_ms_sql('p.ended_at', vendor=connection.vendor)} AS e "
         f"FROM {_PLAY} p WHERE p.user_id = %s{span}"
     )
     starts = (

@@ -39,6 +39,7 @@ from scrobbler.periods import (
     month_after,
     month_start,
 )
+from scrobbler.sql import sql_params
 
 KINDS = {"tracks": EntityKind.TRACK, "artists": EntityKind.ARTIST, "albums": EntityKind.ALBUM}
 # How long a period's plays-per-entity counts are kept (they are keyed by the rollups' version
@@ -134,14 +135,6 @@ _ENTITY_OF_PLAY = {
 }
 
 
-def _adapt(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, date):
-        return connection.ops.adapt_datefield_value(value)
-    return value
-
-
 def _entity_totals_sql(
     user: User, kind: EntityKind, period: Period, *, only: Sequence[int] = ()
 ) -> tuple[str, list[Any]]:
@@ -173,7 +166,7 @@ def _entity_totals_sql(
             "WHERE user_id = %s AND kind = %s AND month >= %s AND month <= %s"
             + (f" AND entity_id IN ({marks})" if only else "")
         )
-        params += [user.pk, int(kind), _adapt(whole[0]), _adapt(whole[-1]), *only]
+        params += [user.pk, int(kind), *sql_params([whole[0], whole[-1]]), *only]
         tz = period.tz
         if period.start < whole[0]:
             raw_spans.append((period.since, day_start(whole[0], tz)))
@@ -191,7 +184,7 @@ def _entity_totals_sql(
             + (f"AND {entity} IN ({marks}) " if only else "")
             + f"GROUP BY {entity}"
         )
-        params += [user.pk, _adapt(since), _adapt(until), *only]
+        params += [user.pk, *sql_params([since, until]), *only]
     if len(parts) == 1 and len(whole) <= 1:  # several months have a row per entity each
         return parts[0], params
     union = " UNION ALL ".join(parts)
