@@ -234,7 +234,8 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
     _finish(imp, status=Import.Status.DONE, result=result, rows_done=len(order))
     # The dashboard catches up in a worker (a minute for a million plays); it says so meanwhile.
     user_id = imp.user_id
-    transaction.on_commit(lambda: scrobbler_tasks.rollups_refresh.delay(user_id))
+    # robust: a broker hiccup must not fail a finished import (housekeeping catches up instead).
+    transaction.on_commit(lambda: scrobbler_tasks.rollups_refresh.delay(user_id), robust=True)
     return imp
 
 

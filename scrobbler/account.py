@@ -41,7 +41,8 @@ def account_time_zone_set(*, user: User, time_zone: str) -> bool:
     user.time_zone = time_zone
     user.save(update_fields=["time_zone"])
     user_id = user.pk
-    transaction.on_commit(lambda: tasks.rollups_refresh.delay(user_id))
+    # robust: without a broker the change still stands (housekeeping rebuilds within a minute).
+    transaction.on_commit(lambda: tasks.rollups_refresh.delay(user_id), robust=True)
     return True
 
 

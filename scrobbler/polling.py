@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -278,7 +278,10 @@ def poll_account(
         ]
     )
     if recorded:
-        rollups_refresh(account.user_id)
+        try:
+            rollups_refresh(account.user_id)
+        except DatabaseError:  # the plays are stored and marked: housekeeping refreshes later
+            log.exception("dashboard rollups of user %s not refreshed", account.user_id)
     return PollOutcome(account.pk, ok=True, plays_recorded=recorded, due_at=due_at)
 
 

@@ -8,11 +8,20 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scrobbler import polling
-from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount, User
+from scrobbler import polling, rollups
+from scrobbler.models import (
+    FailureKind,
+    ListeningHour,
+    Play,
+    PollMode,
+    RollupDirty,
+    SpotifyAccount,
+    User,
+)
 from scrobbler.polling import HISTORY_PAGE_SIZE
 from tests.concurrency import at_once
 from tests.factories import UserFactory
@@ -237,3 +246,27 @@ def test_poll_spotify_command_polls_one_user_now(alice: User, spotify: Sim) -> N
     call_command("poll_spotify", "--user", "alice", stdout=out)
     assert f"account {account.pk}: ok" in out.getvalue()
     assert Play.objects.filter(user=alice).exists()
+
+
+def test_a_poll_brings_the_dashboard_up_to_date(alice: User, spotify: Sim) -> None:
+    account = sim_linked_account(alice, spotify, "alice-sp", poll_mode=PollMode.HISTORY)
+    assert claim_and_poll(account).plays_recorded
+    assert not RollupDirty.objects.filter(user=alice).exists()
+    counted = Play.objects.filter(user=alice, counted=True).count()
+    assert sum(ListeningHour.objects.filter(user=alice).values_list("plays", flat=True)) == counted
+
+
+def test_a_failed_dashboard_refresh_leaves_the_poll_done_and_the_work_marked(
+    alice: User, spotify: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(user_id: int) -> bool:
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(polling, "rollups_refresh", broken)
+    account = sim_linked_account(alice, spotify, "alice-sp", poll_mode=PollMode.HISTORY)
+    outcome = claim_and_poll(account)
+    assert outcome.ok
+    assert outcome.plays_recorded == Play.objects.filter(user=alice).count()
+    assert RollupDirty.objects.filter(user=alice).exists()  # housekeeping's to finish
+    assert rollups.rollups_refresh_stale() == 1
+    assert not RollupDirty.objects.filter(user=alice).exists()
