@@ -5,7 +5,7 @@ quick); the tops page and entity pages render whole."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -313,9 +313,3 @@ def recent(request: HttpRequest) -> HttpResponse:
         "next_before": plays[-1].ended_at.isoformat() if more and plays else None,
     }
     return render(request, "scrobbler/dashboard/recent.html", context)
-
-
-def since_label(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return f"{(timezone.now() - moment) // timedelta(days=1)} days ago"
