@@ -23,7 +23,6 @@ import argparse
 import math
 import os
 import shutil
-import struct
 import sys
 import tempfile
 import time
@@ -62,9 +61,6 @@ WORDS = np.array([
 SECTIONS = ("totals", "variety", "activity", "heatmap", "top-tracks", "top-artists", "top-albums")
 TOP_KINDS = ("tracks", "artists", "albums")
 ZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "Asia/Tokyo", "UTC")
-PG_EPOCH_MS = 946_684_800_000  # PostgreSQL counts time from 2000-01-01 UTC, in microseconds
-COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-COPY_TRAILER = struct.pack(">h", -1)
 PLAY_COLUMNS = ("user_id", "track_id", "started_at", "ended_at", "ms_played", "source", "counted", "skipped")  # fmt: skip
 
 
@@ -270,51 +266,24 @@ def plays_write(*, user_id: int, plays: Plays, live_since_ms: int) -> None:
 
 
 def _plays_copy(user_id: int, plays: Plays, live: np.ndarray) -> None:
-    """PostgreSQL's binary COPY, built by numpy (as imports.writes does)."""
-    from django.db import connection
+    """PostgreSQL's binary COPY, built by numpy as imports do."""
+    from imports.writes import copy_block, copy_write
 
-    from scrobbler.models import Play
-
-    blocks = [COPY_SIGNATURE]
-    for source, chosen in ((b"import", ~live), (b"live", live)):
-        rows = np.flatnonzero(chosen)
-        record = np.empty(len(rows), _play_record(len(source)))
-        for field, size in (("user", 8), ("track", 8), ("started", 8), ("ended", 8), ("ms", 4), ("source", len(source)), ("counted", 1), ("skipped", 1)):  # fmt: skip
-            record[f"{field}_size"] = size
-        record["fields"] = len(PLAY_COLUMNS)
-        record["user"] = user_id
-        record["track"] = plays.track[rows] + 1
-        record["started"] = (plays.started[rows] - PG_EPOCH_MS) * 1000
-        record["ended"] = (plays.ended[rows] - PG_EPOCH_MS) * 1000
-        record["ms"] = plays.ms_played[rows]
-        record["source"] = source
-        record["counted"] = plays.counted[rows]
-        record["skipped"] = plays.skipped[rows]
-        blocks.append(record.tobytes())
-    blocks.append(COPY_TRAILER)
-    statement = f"COPY {Play._meta.db_table} ({', '.join(PLAY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        with cursor.cursor.copy(statement) as copy:
-            for block in blocks:
-                copy.write(block)
-
-
-def _play_record(source_size: int) -> np.dtype:
-    """One row of binary COPY: a field count, then each field's byte size and big-endian value."""
-    return np.dtype(
+    copy_write(
         [
-            ("fields", ">i2"),
-            ("user_size", ">i4"), ("user", ">i8"),
-            ("track_size", ">i4"), ("track", ">i8"),
-            ("started_size", ">i4"), ("started", ">i8"),
-            ("ended_size", ">i4"), ("ended", ">i8"),
-            ("ms_size", ">i4"), ("ms", ">i4"),
-            ("source_size", ">i4"), ("source", f"S{source_size}"),
-            ("counted_size", ">i4"), ("counted", "u1"),
-            ("skipped_size", ">i4"), ("skipped", "u1"),
+            copy_block(
+                user_id=user_id,
+                source=source,
+                track=plays.track[rows] + 1,
+                started=plays.started[rows],
+                ended=plays.ended[rows],
+                ms_played=plays.ms_played[rows],
+                counted=plays.counted[rows],
+                skipped=plays.skipped[rows],
+            )
+            for source, rows in (("import", np.flatnonzero(~live)), ("live", np.flatnonzero(live)))
         ]
-    )  # fmt: skip
+    )
 
 
 def _plays_insert(user_id: int, plays: Plays, live: np.ndarray) -> None:

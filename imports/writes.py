@@ -46,36 +46,69 @@ def plays_write(*, user_id: int, listens: Listens, rows: np.ndarray, track_ids: 
 def _copy(user_id: int, listens: Listens, rows: np.ndarray, track_ids: np.ndarray) -> None:
     columns = listens.arrays()
     flags = columns.flags[rows]
-    blocks = [COPY_SIGNATURE]
+    blocks = []
     for code, source in enumerate(SOURCES):
         chosen = rows[(flags >> 2) == code]
         if not len(chosen):
             continue
-        name = source.encode()
-        record = np.empty(len(chosen), _record_type(len(name)))
-        for field, size in (("user", 8), ("track", 8), ("started", 8), ("ended", 8), ("ms", 4), ("counted", 1), ("skipped", 1)):  # fmt: skip
-            record[f"{field}_size"] = size
-        record["fields"] = len(COLUMNS)
-        record["user"] = user_id
-        record["track"] = track_ids[columns.track[chosen]]
-        record["started"] = (columns.started[chosen] - PG_EPOCH_MS) * 1000
-        record["ended"] = (columns.ended[chosen] - PG_EPOCH_MS) * 1000
-        record["ms"] = columns.ms_played[chosen]
-        record["source_size"] = len(name)
-        record["source"] = name
         chosen_flags = columns.flags[chosen]
-        record["counted"] = (chosen_flags & COUNTED) != 0
-        record["skipped"] = (chosen_flags & SKIPPED) != 0
-        blocks.append(record.tobytes())
-    blocks.append(COPY_TRAILER)
+        blocks.append(
+            copy_block(
+                user_id=user_id,
+                source=source,
+                track=track_ids[columns.track[chosen]],
+                started=columns.started[chosen],
+                ended=columns.ended[chosen],
+                ms_played=columns.ms_played[chosen],
+                counted=(chosen_flags & COUNTED) != 0,
+                skipped=(chosen_flags & SKIPPED) != 0,
+            )
+        )
+    # Losing the last batches' commits in a crash is harmless: the job's batch rows go with
+    # them, and the job continues from what was kept.
+    copy_write(blocks)
+
+
+def copy_block(
+    *,
+    user_id: int,
+    source: str,
+    track: np.ndarray,
+    started: np.ndarray,
+    ended: np.ndarray,
+    ms_played: np.ndarray,
+    counted: np.ndarray,
+    skipped: np.ndarray,
+) -> bytes:
+    """Plays of one source as rows of PostgreSQL's binary COPY (arrays of one value per play;
+    times in epoch ms)."""
+    name = source.encode()
+    record = np.empty(len(track), _record_type(len(name)))
+    for field, size in (("user", 8), ("track", 8), ("started", 8), ("ended", 8), ("ms", 4), ("source", len(name)), ("counted", 1), ("skipped", 1)):  # fmt: skip
+        record[f"{field}_size"] = size
+    record["fields"] = len(COLUMNS)
+    record["user"] = user_id
+    record["track"] = track
+    record["started"] = (started - PG_EPOCH_MS) * 1000
+    record["ended"] = (ended - PG_EPOCH_MS) * 1000
+    record["ms"] = ms_played
+    record["source"] = name
+    record["counted"] = counted
+    record["skipped"] = skipped
+    return record.tobytes()
+
+
+def copy_write(blocks: list[bytes]) -> None:
+    """COPY the blocks into the plays table, in the current transaction (whose commit need not
+    wait for the disk)."""
     with connection.cursor() as cursor:
-        # Losing the last batches' commits in a crash is harmless: the job's batch rows go with
-        # them, and the job continues from what was kept.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
         statement = f"COPY {Play._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
         with cursor.cursor.copy(statement) as copy:
+            copy.write(COPY_SIGNATURE)
             for block in blocks:
                 copy.write(block)
+            copy.write(COPY_TRAILER)
 
 
 def _record_type(source_size: int) -> np.dtype:
