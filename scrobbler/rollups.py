@@ -85,8 +85,10 @@ def rollups_refresh(user_id: int) -> bool:
         if not dirty and not rebuild:
             return False
         tz = ZoneInfo(zone_name)
+        keys_before: set[tuple[int, int]] | None
         if rebuild:
             months = _months_with_plays(user_id, tz)
+            keys_before = None  # totals are rebuilt whole
             _rows_delete(user_id, months=None)
         else:
             months = sorted(
@@ -98,8 +100,7 @@ def rollups_refresh(user_id: int) -> bool:
                     )
                 }
             )
-        keys_before = _entity_keys(user_id, months) if not rebuild else None
-        if not rebuild:
+            keys_before = _entity_keys(user_id, months)
             _rows_delete(user_id, months=months)
         for month in months:
             _month_build(user_id, month, tz)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 
 from scrobbler.models import (
     Album,
@@ -683,11 +683,6 @@ def recent_plays(user: User, *, before: datetime | None = None, limit: int = 50)
         .prefetch_related("track__artists")
         .order_by("-ended_at")[:limit]
     )
-
-
-def last_day_with_plays(user: User) -> date | None:
-    last = ListeningHour.objects.filter(user=user).aggregate(day=Max("day"))["day"]
-    return None if last is None else day_of_number(last)
 
 
 def busiest_day(user: User, period: Period) -> tuple[date, Totals] | None:
