@@ -104,6 +104,26 @@ IMPORT_WRITERS = env.int("IMPORT_WRITERS", default=2)
 IMPORT_BATCH_ROWS = env.int("IMPORT_BATCH_ROWS", default=25_000)
 IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
 
+# --- Local library and media ----------------------------------------------------------------
+# The FLAC collection every signed-in user of this instance can play (scanned, never written to).
+MUSIC_ROOT = Path(env.str("MUSIC_ROOT", default="") or BASE_DIR / "music").resolve()
+# How often the background scan looks for new, changed, renamed and deleted files.
+LIBRARY_SCAN_SECONDS = env.float("LIBRARY_SCAN_SECONDS", default=900.0)
+# Resized cover art is cached here.
+COVER_CACHE_DIR = Path(env.str("COVER_CACHE_DIR", default=str(DATA_DIR / "covers")))
+# Who sends the audio bytes: "" (Django itself, the embedded default), "nginx" (X-Accel-Redirect
+# to MEDIA_ACCEL_LOCATION, an internal location aliased to MUSIC_ROOT) or "apache" (X-Sendfile).
+MEDIA_ACCEL = env.str("MEDIA_ACCEL", default="")
+if MEDIA_ACCEL not in ("", "nginx", "apache"):
+    raise ConfigError("MEDIA_ACCEL must be empty, 'nginx' or 'apache'")
+MEDIA_ACCEL_LOCATION = env.str("MEDIA_ACCEL_LOCATION", default="/internal-media/")
+# A media token opens one track for one device for this long; the player mints new ones.
+MEDIA_TOKEN_SECONDS = env.int("MEDIA_TOKEN_SECONDS", default=120)
+# Ranges one request may ask for (more is refused with 416: a cheap denial-of-service otherwise).
+MEDIA_MAX_RANGES = env.int("MEDIA_MAX_RANGES", default=16)
+# Media tokens one user may mint per minute (a player needs a few per track).
+MEDIA_TOKEN_RATE = env.str("MEDIA_TOKEN_RATE", default="60/m")
+
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("scrobbler.urls")),
     path("", include("imports.urls")),
+    path("", include("playback.urls")),
 ]
 
 if settings.SPOTIFY_SIMULATOR:  # the bundled Spotify simulator (demo mode, tests, benchmarks)

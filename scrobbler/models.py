@@ -164,6 +164,7 @@ class JobRun(models.Model):
 
     class Kind(models.TextChoices):
         WORKER_CHECK = "worker_check", "Worker check"
+        LIBRARY_SCAN = "library_scan", "Library scan"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

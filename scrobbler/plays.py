@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Func
 
+from playback.models import LibraryFile
 from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, moment_of, ms_of
 from scrobbler.models import Play, Track
 from scrobbler.rollups import rollups_mark
@@ -95,4 +96,5 @@ def plays_merge_tracks(aliases: Mapping[int, int]) -> None:
     Play.objects.filter(pk__in=repeated).delete()
     for local_id, real_id in aliases.items():
         Play.objects.filter(track_id=local_id).update(track_id=real_id)
+        LibraryFile.objects.filter(track_id=local_id).update(track_id=real_id)
     Track.objects.filter(pk__in=aliases, likes__isnull=True, playlists__isnull=True).delete()

@@ -150,6 +150,14 @@ class _State:
     history_floor_ms: int | None = None
 
 
+def counts_as_play(heard_ms: int, duration_ms: int, min_ms: int, min_ratio: float | None) -> bool:
+    """Whether a listen of `heard_ms` counts as a play: long enough, or (when a share is set)
+    a large enough share of the track. Spotify listens and local playback use the same rule."""
+    if heard_ms >= min_ms:
+        return True
+    return min_ratio is not None and duration_ms > 0 and heard_ms >= min_ratio * duration_ms
+
+
 class Tracker:
     """Feed observations in time order; each call returns the plays that just became final."""
 
@@ -542,13 +550,7 @@ class Tracker:
         return [DetectedPlay(**play)]
 
     def _counts(self, heard: int, duration: int) -> bool:
-        if heard >= self.play_min_ms:
-            return True
-        return (
-            self.play_min_ratio is not None
-            and duration > 0
-            and heard >= self.play_min_ratio * duration
-        )
+        return counts_as_play(heard, duration, self.play_min_ms, self.play_min_ratio)
 
     # --- recently-played ----------------------------------------------------------------------
 
