@@ -1,15 +1,167 @@
-"""Placeholder: being written."""
+"""The playback JSON API the player uses: devices, the session and its controls, media tokens.
+
+Every route needs a signed-in user and works on that user's own devices and session only; POSTs
+are CSRF-protected like any form (the player sends the token in `X-CSRFToken`)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.core import is_ratelimited
+
+from playback import sessions
+from playback.models import PlaybackSession
+from playback.sessions import Control, PlaybackError
+from playback.tokens import media_token
+from scrobbler.http import signed_in_user
 
 
-def _todo(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    raise NotImplementedError
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
 
 
-track_media = library = cover = devices = session_snapshot = session_control = _todo
-media_token_mint = _todo
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise PlaybackError("The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise PlaybackError("The request body must be a JSON object.")
+    return body
+
+
+def _int(body: dict[str, Any], name: str, default: int | None = None) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PlaybackError(f"'{name}' must be a whole number.")
+    return value
+
+
+def snapshot(session: PlaybackSession) -> dict[str, Any]:
+    """The session as every device shows it; `position_ms` is projected to `server_time`."""
+    now = timezone.now()
+    track = session.track
+    device = session.active_device
+    return {
+        "rev": session.revision,
+        "state": session.state,
+        "position_ms": sessions.position_at(session, now),
+        "server_time": int(now.timestamp() * 1000),
+        "shuffle": session.shuffle,
+        "repeat": session.repeat,
+        "active_device": {"id": device.client_id, "name": device.name} if device else None,
+        "track": None
+        if track is None
+        else {
+            "id": track.pk,
+            "name": track.name,
+            "artists": [artist.name for artist in track.artists.all()],
+            "album": track.album.name if track.album else "",
+            "duration_ms": track.duration_ms,
+        },
+    }
+
+
+def _session_for_snapshot(user_id: int) -> PlaybackSession:
+    sessions.session_get(user_id=user_id)
+    return (
+        PlaybackSession.objects.select_related("track__album", "active_device")
+        .prefetch_related("track__artists")
+        .get(user_id=user_id)
+    )
+
+
+@require_POST
+@login_required
+def devices(request: HttpRequest) -> JsonResponse:
+    """Register this browser as a device, or say it is still here: `{"id", "name", "platform"}`."""
+    try:
+        body = _body(request)
+        device = sessions.device_register(
+            user_id=signed_in_user(request).pk,
+            client_id=str(body.get("id", "")),
+            name=str(body.get("name", "")),
+            platform=str(body.get("platform", "")),
+        )
+    except PlaybackError as exc:
+        return _error(str(exc), 400)
+    return JsonResponse({"id": device.client_id, "name": device.name})
+
+
+@require_GET
+@login_required
+def session_snapshot(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(snapshot(_session_for_snapshot(signed_in_user(request).pk)))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _play(control: Control, body: dict[str, Any]) -> PlaybackSession:
+    return sessions.track_play(
+        control, track_id=_int(body, "track"), position_ms=_int(body, "position_ms", 0)
+    )
+
+
+CONTROLS: dict[str, Callable[[Control, dict[str, Any]], PlaybackSession]] = {
+    "speaker": lambda control, body: sessions.speaker_choose(control),
+    "play": _play,
+    "pause": lambda control, body: sessions.playback_pause(control),
+    "resume": lambda control, body: sessions.playback_resume(control),
+    "seek": lambda control, body: sessions.playback_seek(
+        control, position_ms=_int(body, "position_ms")
+    ),
+    "stop": lambda control, body: sessions.playback_stop(control),
+    "ended": lambda control, body: sessions.playback_stop(control, ended=True),
+}
+
+
+@require_POST
+@login_required
+def session_control(request: HttpRequest, action: str) -> JsonResponse:
+    """One control from one of the user's devices: `{"device": id, ...}`; answers the snapshot."""
+    apply = CONTROLS.get(action)
+    if apply is None:
+        return _error(f"Unknown control {action!r}.", 404)
+    try:
+        body = _body(request)
+        device = sessions.user_device(
+            user_id=signed_in_user(request).pk, client_id=body.get("device")
+        )
+        apply(Control(user_id=signed_in_user(request).pk, device=device, now=timezone.now()), body)
+    except PlaybackError as exc:
+        return _error(str(exc), 400)
+    return JsonResponse(snapshot(_session_for_snapshot(signed_in_user(request).pk)))
+
+
+@require_POST
+@login_required
+def media_token_mint(request: HttpRequest) -> JsonResponse:
+    """A media URL for the active speaker: `{"device": id, "track": id}`. Only the device that
+    is the session's speaker gets one; minting is rate-limited per user."""
+    if is_ratelimited(
+        request, group="media-token", key="user", rate=settings.MEDIA_TOKEN_RATE, increment=True
+    ):
+        return _error("Too many media requests: wait a moment.", 429)
+    try:
+        body = _body(request)
+        device = sessions.user_device(
+            user_id=signed_in_user(request).pk, client_id=body.get("device")
+        )
+        track_id = _int(body, "track")
+    except PlaybackError as exc:
+        return _error(str(exc), 400)
+    session = sessions.session_get(user_id=signed_in_user(request).pk)
+    if session.active_device_id != device.pk:
+        return _error("Only the active speaker can fetch audio.", 403)
+    if not sessions.playable(track_id):
+        return _error("That track is not in the library.", 404)
+    url = reverse("media-track", args=[track_id]) + "?token=" + media_token(session, track_id)
+    return JsonResponse({"url": url, "expires_in": settings.MEDIA_TOKEN_SECONDS})

@@ -1,0 +1,228 @@
+"""A user's playback session: devices, the active speaker, and the timeline of the current track.
+
+The server keeps the timeline: the position at the last change and whether it is playing, from
+which the position now is projected. Clients only ask for changes; what they report is bounded
+by it. The current track's listen is the playing time the server saw, and when another track
+starts, playback stops or the track ends, it is recorded as a play (source `local`) by the same
+rules as Spotify listens: long enough, or a large enough share of the track."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from playback.models import Device, LibraryFile, PlaybackSession
+from scrobbler import tasks as scrobbler_tasks
+from scrobbler.models import Play, Track
+from scrobbler.polling import play_thresholds
+from scrobbler.rollups import rollups_mark
+from scrobbler.tracking import END_SLACK_MS, counts_as_play
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+State = PlaybackSession.State
+
+
+class PlaybackError(Exception):
+    """A control the session cannot apply; the message says why (shown to the user)."""
+
+
+def device_register(*, user_id: int, client_id: str, name: str, platform: str = "") -> Device:
+    """Register a device, or note that it is still there (a heartbeat)."""
+    if not CLIENT_ID.fullmatch(client_id):
+        raise PlaybackError("A device id is 8 to 64 letters, digits, '-' or '_'.")
+    name = " ".join(name.split())[:100] or "Unnamed device"
+    device, _ = Device.objects.update_or_create(
+        user_id=user_id,
+        client_id=client_id,
+        defaults={"name": name, "platform": platform.strip()[:100], "last_seen": timezone.now()},
+    )
+    return device
+
+
+def user_device(*, user_id: int, client_id: object) -> Device:
+    """One of the user's own devices (another user's id is as unknown as a made-up one)."""
+    device = Device.objects.filter(user_id=user_id, client_id=str(client_id)).first()
+    if device is None:
+        raise PlaybackError("Unknown device: register it first.")
+    return device
+
+
+def session_get(*, user_id: int) -> PlaybackSession:
+    session, _ = PlaybackSession.objects.get_or_create(
+        user_id=user_id, defaults={"changed_at": timezone.now()}
+    )
+    return session
+
+
+def _locked(user_id: int) -> PlaybackSession:
+    """The user's session, locked until the transaction ends (concurrent controls queue up)."""
+    session_get(user_id=user_id)
+    return PlaybackSession.objects.select_for_update().get(user_id=user_id)
+
+
+def _duration(session: PlaybackSession) -> int | None:
+    return session.track.duration_ms if session.track is not None else None
+
+
+def position_at(session: PlaybackSession, now: datetime) -> int:
+    """Where playback stands at `now`: projected while playing, never past the track's end."""
+    position = session.position_ms
+    if session.state == State.PLAYING:
+        elapsed = max(0, round((now - session.changed_at).total_seconds() * 1000))
+        position += elapsed
+    duration = _duration(session)
+    return min(position, duration) if duration is not None else position
+
+
+def _advance(session: PlaybackSession, now: datetime) -> None:
+    """Bring the timeline to `now`: the playing time since the last change is heard (up to the
+    end of the track) and the position moves on."""
+    position = position_at(session, now)
+    if session.state == State.PLAYING:
+        session.listened_ms += max(0, position - session.position_ms)
+    session.position_ms = position
+    session.changed_at = now
+
+
+def _finish_listen(session: PlaybackSession, now: datetime) -> Play | None:
+    """Record the current track's listen as a play (if anything was heard) and start afresh."""
+    track, heard, started = session.track, session.listened_ms, session.listen_started_at
+    session.listened_ms = 0
+    session.listen_started_at = None
+    if track is None or started is None or heard <= 0:
+        return None
+    duration = track.duration_ms or 0
+    min_ms, min_ratio = play_thresholds(session.user_id)
+    finished = duration > 0 and session.position_ms >= duration - END_SLACK_MS
+    play, created = Play.objects.get_or_create(
+        user_id=session.user_id,
+        track=track,
+        ended_at=now,
+        defaults={
+            "started_at": min(started, now),
+            "ms_played": heard,
+            "source": Play.Source.LOCAL,
+            "counted": counts_as_play(heard, duration, min_ms, min_ratio),
+            "skipped": not finished,
+        },
+    )
+    if not created:
+        return None
+    rollups_mark(user_id=session.user_id, since=now, until=now)
+    user_id = session.user_id
+    transaction.on_commit(lambda: scrobbler_tasks.rollups_refresh.delay(user_id), robust=True)
+    return play
+
+
+def _changed(session: PlaybackSession) -> PlaybackSession:
+    session.revision += 1
+    session.save()
+    return session
+
+
+def playable(track_id: int) -> bool:
+    """Whether the library has a readable file for this track."""
+    return LibraryFile.objects.filter(track_id=track_id, error="").exists()
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control request: who asks, from which of their devices, at what moment."""
+
+    user_id: int
+    device: Device
+    now: datetime
+
+
+@transaction.atomic
+def speaker_choose(control: Control) -> PlaybackSession:
+    """Make the device the one that plays: it continues where playback stands now. Media
+    tokens minted for the previous speaker stop working."""
+    session = _locked(control.user_id)
+    _advance(session, control.now)
+    if session.active_device_id != control.device.pk:
+        session.active_device = control.device
+        session.speaker_generation += 1
+    return _changed(session)
+
+
+def _speaker_or_requester(session: PlaybackSession, device: Device) -> None:
+    """A session without a speaker plays on the device that asked."""
+    if session.active_device_id is None:
+        session.active_device = device
+        session.speaker_generation += 1
+
+
+@transaction.atomic
+def track_play(control: Control, *, track_id: int, position_ms: int = 0) -> PlaybackSession:
+    """Play a track of the library from `position_ms`; the track before it is recorded."""
+    track = Track.objects.filter(pk=track_id).first()
+    if track is None or not playable(track_id):
+        raise PlaybackError("That track is not in the library.")
+    session = _locked(control.user_id)
+    _advance(session, control.now)
+    _finish_listen(session, control.now)
+    _speaker_or_requester(session, control.device)
+    session.track = track
+    session.state = State.PLAYING
+    session.position_ms = _bounded(position_ms, track.duration_ms)
+    session.listen_started_at = control.now
+    return _changed(session)
+
+
+@transaction.atomic
+def playback_pause(control: Control) -> PlaybackSession:
+    session = _locked(control.user_id)
+    _advance(session, control.now)
+    if session.state == State.PLAYING:
+        session.state = State.PAUSED
+    return _changed(session)
+
+
+@transaction.atomic
+def playback_resume(control: Control) -> PlaybackSession:
+    session = _locked(control.user_id)
+    if session.track is None:
+        raise PlaybackError("Nothing to resume: choose a track.")
+    _advance(session, control.now)
+    _speaker_or_requester(session, control.device)
+    if session.state != State.PLAYING:
+        session.state = State.PLAYING
+        if session.listen_started_at is None:  # resumed after a stop: a new listen
+            session.listen_started_at = control.now
+    return _changed(session)
+
+
+@transaction.atomic
+def playback_seek(control: Control, *, position_ms: int) -> PlaybackSession:
+    """Jump within the current track; the listen goes on (only time heard counts)."""
+    session = _locked(control.user_id)
+    if session.track is None:
+        raise PlaybackError("Nothing to seek in.")
+    _advance(session, control.now)
+    session.position_ms = _bounded(position_ms, session.track.duration_ms)
+    return _changed(session)
+
+
+@transaction.atomic
+def playback_stop(control: Control, *, ended: bool = False) -> PlaybackSession:
+    """Stop, recording the listen. `ended` is the speaker saying the track played out: it is
+    believed only as far as the server's timeline agrees."""
+    session = _locked(control.user_id)
+    if ended and session.active_device_id != control.device.pk:
+        raise PlaybackError("Only the speaker can say a track ended.")
+    _advance(session, control.now)
+    _finish_listen(session, control.now)
+    session.state = State.STOPPED
+    if not ended:
+        session.position_ms = 0
+    return _changed(session)
+
+
+def _bounded(position_ms: int, duration_ms: int | None) -> int:
+    position = max(0, int(position_ms))
+    return min(position, duration_ms) if duration_ms is not None else position
