@@ -10,9 +10,22 @@ from config.startup import load_settings_or_exit
 
 load_settings_or_exit()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
+from django.urls import path  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from playback.consumers import PlaybackConsumer  # noqa: E402  (needs the apps loaded)
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # Browsers send an Origin header with websockets: only our own hosts may connect.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter([path("ws/playback", PlaybackConsumer.as_asgi())]))
+        ),
+    }
+)

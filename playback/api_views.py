@@ -45,40 +45,6 @@ def _int(body: dict[str, Any], name: str, default: int | None = None) -> int:
     return value
 
 
-def snapshot(session: PlaybackSession) -> dict[str, Any]:
-    """The session as every device shows it; `position_ms` is projected to `server_time`."""
-    now = timezone.now()
-    track = session.track
-    device = session.active_device
-    return {
-        "rev": session.revision,
-        "state": session.state,
-        "position_ms": sessions.position_at(session, now),
-        "server_time": int(now.timestamp() * 1000),
-        "shuffle": session.shuffle,
-        "repeat": session.repeat,
-        "active_device": {"id": device.client_id, "name": device.name} if device else None,
-        "track": None
-        if track is None
-        else {
-            "id": track.pk,
-            "name": track.name,
-            "artists": [artist.name for artist in track.artists.all()],
-            "album": track.album.name if track.album else "",
-            "duration_ms": track.duration_ms,
-        },
-    }
-
-
-def _session_for_snapshot(user_id: int) -> PlaybackSession:
-    sessions.session_get(user_id=user_id)
-    return (
-        PlaybackSession.objects.select_related("track__album", "active_device")
-        .prefetch_related("track__artists")
-        .get(user_id=user_id)
-    )
-
-
 @require_POST
 @login_required
 def devices(request: HttpRequest) -> JsonResponse:
@@ -99,7 +65,7 @@ def devices(request: HttpRequest) -> JsonResponse:
 @require_GET
 @login_required
 def session_snapshot(request: HttpRequest) -> JsonResponse:
-    response = JsonResponse(snapshot(_session_for_snapshot(signed_in_user(request).pk)))
+    response = JsonResponse(sessions.session_snapshot(user_id=signed_in_user(request).pk))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -126,19 +92,22 @@ CONTROLS: dict[str, Callable[[Control, dict[str, Any]], PlaybackSession]] = {
 @require_POST
 @login_required
 def session_control(request: HttpRequest, action: str) -> JsonResponse:
-    """One control from one of the user's devices: `{"device": id, ...}`; answers the snapshot."""
+    """One control from one of the user's devices: `{"device": id, "event_id": id, ...}`;
+    answers the snapshot. A retry with the same event id changes nothing more."""
     apply = CONTROLS.get(action)
     if apply is None:
         return _error(f"Unknown control {action!r}.", 404)
+    user_id = signed_in_user(request).pk
     try:
         body = _body(request)
-        device = sessions.user_device(
-            user_id=signed_in_user(request).pk, client_id=body.get("device")
-        )
-        apply(Control(user_id=signed_in_user(request).pk, device=device, now=timezone.now()), body)
+        device = sessions.user_device(user_id=user_id, client_id=body.get("device"))
+        event_id = str(body.get("event_id") or "")
+        apply(Control(user_id=user_id, device=device, now=timezone.now(), event_id=event_id), body)
     except PlaybackError as exc:
         return _error(str(exc), 400)
-    return JsonResponse(snapshot(_session_for_snapshot(signed_in_user(request).pk)))
+    except sessions.AlreadyApplied:
+        pass  # the first request did it: answer as it would have
+    return JsonResponse(sessions.session_snapshot(user_id=user_id))
 
 
 @require_POST

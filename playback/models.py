@@ -115,3 +115,20 @@ class PlaybackSession(models.Model):
 
     def __str__(self) -> str:
         return f"Playback of {self.user}"
+
+
+class ControlRequest(models.Model):
+    """A control a device sent, by the id it gave it: a retried request is applied once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "event_id"], name="controlrequest_unique"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="controlrequest_age_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} of {self.user}"

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from playback.models import Device, LibraryFile, PlaybackSession
+from playback.events import EventType, event_publish_on_commit
+from playback.models import ControlRequest, Device, LibraryFile, PlaybackSession
 from scrobbler import tasks as scrobbler_tasks
 from scrobbler.models import Play, Track
 from scrobbler.polling import play_thresholds
@@ -23,6 +25,8 @@ from scrobbler.rollups import rollups_mark
 from scrobbler.tracking import END_SLACK_MS, counts_as_play
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# A device that has not said it is there for this long shows as offline (players beat every 20 s).
+ONLINE_SECONDS = 60
 State = PlaybackSession.State
 
 
@@ -30,16 +34,26 @@ class PlaybackError(Exception):
     """A control the session cannot apply; the message says why (shown to the user)."""
 
 
+@transaction.atomic
 def device_register(*, user_id: int, client_id: str, name: str, platform: str = "") -> Device:
-    """Register a device, or note that it is still there (a heartbeat)."""
+    """Register a device, or note that it is still there (a heartbeat). Other devices hear of
+    a new or renamed one."""
     if not CLIENT_ID.fullmatch(client_id):
         raise PlaybackError("A device id is 8 to 64 letters, digits, '-' or '_'.")
     name = " ".join(name.split())[:100] or "Unnamed device"
+    platform = platform.strip()[:100]
+    now = timezone.now()
+    device = Device.objects.filter(user_id=user_id, client_id=client_id).first()
+    if device is not None and (device.name, device.platform) == (name, platform):
+        Device.objects.filter(pk=device.pk).update(last_seen=now)
+        device.last_seen = now
+        return device
     device, _ = Device.objects.update_or_create(
         user_id=user_id,
         client_id=client_id,
-        defaults={"name": name, "platform": platform.strip()[:100], "last_seen": timezone.now()},
+        defaults={"name": name, "platform": platform, "last_seen": now},
     )
+    _changed(_locked(user_id), "devices")
     return device
 
 
@@ -118,9 +132,11 @@ def _finish_listen(session: PlaybackSession, now: datetime) -> Play | None:
     return play
 
 
-def _changed(session: PlaybackSession) -> PlaybackSession:
+def _changed(session: PlaybackSession, kind: EventType) -> PlaybackSession:
+    """The one revision bump and the one event of a control."""
     session.revision += 1
     session.save()
+    event_publish_on_commit(user_id=session.user_id, rev=session.revision, type=kind)
     return session
 
 
@@ -131,23 +147,44 @@ def playable(track_id: int) -> bool:
 
 @dataclass(frozen=True)
 class Control:
-    """One control request: who asks, from which of their devices, at what moment."""
+    """One control request: who asks, from which of their devices, at what moment, and the id
+    the device gave it (a retry carries the same id and is applied only once)."""
 
     user_id: int
     device: Device
     now: datetime
+    event_id: str = ""
+
+
+class AlreadyApplied(Exception):
+    """This control's event id was seen before: it changed the session already."""
+
+
+def _begin(control: Control) -> PlaybackSession:
+    """The user's session, locked, for a control not applied before."""
+    session = _locked(control.user_id)
+    if control.event_id:
+        if not CLIENT_ID.fullmatch(control.event_id):
+            raise PlaybackError("An event id is 8 to 64 letters, digits, '-' or '_'.")
+        # The session lock orders concurrent retries: the second one sees the first's row.
+        _, created = ControlRequest.objects.get_or_create(
+            user_id=control.user_id, event_id=control.event_id
+        )
+        if not created:
+            raise AlreadyApplied(control.event_id)
+    return session
 
 
 @transaction.atomic
 def speaker_choose(control: Control) -> PlaybackSession:
     """Make the device the one that plays: it continues where playback stands now. Media
     tokens minted for the previous speaker stop working."""
-    session = _locked(control.user_id)
+    session = _begin(control)
     _advance(session, control.now)
     if session.active_device_id != control.device.pk:
         session.active_device = control.device
         session.speaker_generation += 1
-    return _changed(session)
+    return _changed(session, "speaker")
 
 
 def _speaker_or_requester(session: PlaybackSession, device: Device) -> None:
@@ -163,7 +200,7 @@ def track_play(control: Control, *, track_id: int, position_ms: int = 0) -> Play
     track = Track.objects.filter(pk=track_id).first()
     if track is None or not playable(track_id):
         raise PlaybackError("That track is not in the library.")
-    session = _locked(control.user_id)
+    session = _begin(control)
     _advance(session, control.now)
     _finish_listen(session, control.now)
     _speaker_or_requester(session, control.device)
@@ -171,21 +208,21 @@ def track_play(control: Control, *, track_id: int, position_ms: int = 0) -> Play
     session.state = State.PLAYING
     session.position_ms = _bounded(position_ms, track.duration_ms)
     session.listen_started_at = control.now
-    return _changed(session)
+    return _changed(session, "timeline")
 
 
 @transaction.atomic
 def playback_pause(control: Control) -> PlaybackSession:
-    session = _locked(control.user_id)
+    session = _begin(control)
     _advance(session, control.now)
     if session.state == State.PLAYING:
         session.state = State.PAUSED
-    return _changed(session)
+    return _changed(session, "timeline")
 
 
 @transaction.atomic
 def playback_resume(control: Control) -> PlaybackSession:
-    session = _locked(control.user_id)
+    session = _begin(control)
     if session.track is None:
         raise PlaybackError("Nothing to resume: choose a track.")
     _advance(session, control.now)
@@ -194,25 +231,25 @@ def playback_resume(control: Control) -> PlaybackSession:
         session.state = State.PLAYING
         if session.listen_started_at is None:  # resumed after a stop: a new listen
             session.listen_started_at = control.now
-    return _changed(session)
+    return _changed(session, "timeline")
 
 
 @transaction.atomic
 def playback_seek(control: Control, *, position_ms: int) -> PlaybackSession:
     """Jump within the current track; the listen goes on (only time heard counts)."""
-    session = _locked(control.user_id)
+    session = _begin(control)
     if session.track is None:
         raise PlaybackError("Nothing to seek in.")
     _advance(session, control.now)
     session.position_ms = _bounded(position_ms, session.track.duration_ms)
-    return _changed(session)
+    return _changed(session, "timeline")
 
 
 @transaction.atomic
 def playback_stop(control: Control, *, ended: bool = False) -> PlaybackSession:
     """Stop, recording the listen. `ended` is the speaker saying the track played out: it is
     believed only as far as the server's timeline agrees."""
-    session = _locked(control.user_id)
+    session = _begin(control)
     if ended and session.active_device_id != control.device.pk:
         raise PlaybackError("Only the speaker can say a track ended.")
     _advance(session, control.now)
@@ -220,9 +257,50 @@ def playback_stop(control: Control, *, ended: bool = False) -> PlaybackSession:
     session.state = State.STOPPED
     if not ended:
         session.position_ms = 0
-    return _changed(session)
+    return _changed(session, "timeline")
 
 
 def _bounded(position_ms: int, duration_ms: int | None) -> int:
     position = max(0, int(position_ms))
     return min(position, duration_ms) if duration_ms is not None else position
+
+
+def session_snapshot(*, user_id: int) -> dict[str, Any]:
+    """The session as every device shows it; `position_ms` is projected to `server_time`."""
+    session_get(user_id=user_id)
+    session = (
+        PlaybackSession.objects.select_related("track__album", "active_device")
+        .prefetch_related("track__artists")
+        .get(user_id=user_id)
+    )
+    now = timezone.now()
+    track = session.track
+    online_since = now - timedelta(seconds=ONLINE_SECONDS)
+    devices = Device.objects.filter(user_id=user_id).order_by("name", "pk")
+    return {
+        "rev": session.revision,
+        "state": session.state,
+        "position_ms": position_at(session, now),
+        "server_time": int(now.timestamp() * 1000),
+        "shuffle": session.shuffle,
+        "repeat": session.repeat,
+        "active_device": session.active_device.client_id if session.active_device else None,
+        "devices": [
+            {
+                "id": d.client_id,
+                "name": d.name,
+                "platform": d.platform,
+                "online": d.last_seen >= online_since,
+            }
+            for d in devices
+        ],
+        "track": None
+        if track is None
+        else {
+            "id": track.pk,
+            "name": track.name,
+            "artists": [artist.name for artist in track.artists.all()],
+            "album": track.album.name if track.album else "",
+            "duration_ms": track.duration_ms,
+        },
+    }

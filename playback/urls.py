@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from playback import api_views, library_views, media_views
+from playback import api_views, consumers, library_views, media_views
 
 urlpatterns = [
     # No trailing slash: the address players fetch audio from (ARCHITECTURE.md's contract).
     path("media/tracks/<int:track_id>", media_views.track_media, name="media-track"),
     path("library/", library_views.library, name="library"),
     path("library/covers/<str:cover_key>/<int:size>/", library_views.cover, name="library-cover"),
+    path("events", consumers.event_stream, name="events"),
     path("api/devices", api_views.devices, name="api-devices"),
     path("api/sessions/me", api_views.session_snapshot, name="api-session"),
     path("api/sessions/me/<slug:action>", api_views.session_control, name="api-session-control"),

@@ -210,7 +210,8 @@ def test_the_api_plays_and_mints_tokens_for_the_speaker(
     state = response.json()
     assert state["state"] == "playing"
     assert state["track"]["id"] == track.pk
-    assert state["active_device"] == {"id": "laptop-0001", "name": "Laptop"}
+    assert state["active_device"] == "laptop-0001"
+    assert [d["name"] for d in state["devices"]] == ["Laptop", "Phone"]
     with django_assert_max_num_queries(6):
         response = alice_client.get("/api/sessions/me")
     assert response.json()["rev"] == state["rev"]
@@ -271,6 +272,7 @@ def test_the_api_refuses_other_users_devices_and_bad_input(
     alice_client: Client, alice: User, bob: User, track: Track
 ):
     device(bob, "bobs-phone-01")
+    bobs_revision = PlaybackSession.objects.get(user=bob).revision
     for url, body in [
         ("/api/sessions/me/play", {"device": "bobs-phone-01", "track": track.pk}),
         ("/api/sessions/me/speaker", {"device": "bobs-phone-01"}),
@@ -293,7 +295,7 @@ def test_the_api_refuses_other_users_devices_and_bad_input(
         post(alice_client, "/api/sessions/me/explode", {"device": "laptop-0001"}).status_code == 404
     )
     # Bob's session was never touched.
-    assert not PlaybackSession.objects.filter(user=bob).exists()
+    assert PlaybackSession.objects.get(user=bob).revision == bobs_revision
 
 
 def test_the_api_needs_a_signed_in_user_and_csrf(track: Track, alice: User):
