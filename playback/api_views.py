@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from playback import sessions
+from playback import queue, sessions
 from playback.models import PlaybackSession
 from playback.sessions import Control, PlaybackError
+from playback.snapshot import session_snapshot as snapshot_of
 from playback.tokens import media_token
 from scrobbler.http import signed_in_user
 
@@ -65,27 +66,64 @@ def devices(request: HttpRequest) -> JsonResponse:
 @require_GET
 @login_required
 def session_snapshot(request: HttpRequest) -> JsonResponse:
-    response = JsonResponse(sessions.session_snapshot(user_id=signed_in_user(request).pk))
+    response = JsonResponse(snapshot_of(user_id=signed_in_user(request).pk))
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _play(control: Control, body: dict[str, Any]) -> PlaybackSession:
-    return sessions.track_play(
-        control, track_id=_int(body, "track"), position_ms=_int(body, "position_ms", 0)
-    )
+def _bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if not isinstance(value, bool):
+        raise PlaybackError(f"'{name}' must be true or false.")
+    return value
 
 
-CONTROLS: dict[str, Callable[[Control, dict[str, Any]], PlaybackSession]] = {
-    "speaker": lambda control, body: sessions.speaker_choose(control),
-    "play": _play,
-    "pause": lambda control, body: sessions.playback_pause(control),
-    "resume": lambda control, body: sessions.playback_resume(control),
-    "seek": lambda control, body: sessions.playback_seek(
-        control, position_ms=_int(body, "position_ms")
+def _track_ids(control: Control, body: dict[str, Any]) -> list[int]:
+    """The tracks a play or queue request names: `track`, `tracks`, or an `album`, `artist`
+    or `playlist` of the library."""
+    if "tracks" in body:
+        tracks = body["tracks"]
+        if not isinstance(tracks, list) or len(tracks) > queue.MAX_QUEUE:
+            raise PlaybackError("'tracks' must be a list of track ids.")
+        return [_int({"track": t}, "track") for t in tracks]
+    if "track" in body:
+        return [_int(body, "track")]
+    for kind in ("album", "artist", "playlist"):
+        if kind in body:
+            return queue.library_tracks(
+                user_id=control.user_id, kind=kind, item_id=_int(body, kind)
+            )
+    raise PlaybackError("Say what to play: 'track', 'tracks', 'album', 'artist' or 'playlist'.")
+
+
+Apply = Callable[[Control, dict[str, Any]], PlaybackSession]
+CONTROLS: dict[str, Apply] = {
+    "play": lambda c, body: queue.queue_play(
+        c, track_ids=_track_ids(c, body), start=_int(body, "start", 0)
     ),
-    "stop": lambda control, body: sessions.playback_stop(control),
-    "ended": lambda control, body: sessions.playback_stop(control, ended=True),
+    "resume": lambda c, body: sessions.playback_resume(c),
+    "pause": lambda c, body: sessions.playback_pause(c),
+    "toggle": lambda c, body: sessions.playback_toggle(c),
+    "seek": lambda c, body: sessions.playback_seek(c, position_ms=_int(body, "position_ms")),
+    "next": lambda c, body: queue.playback_next(c),
+    "previous": lambda c, body: queue.playback_previous(c),
+    "stop": lambda c, body: sessions.playback_stop(c),
+    "ended": lambda c, body: queue.playback_ended(c),
+    "speaker": lambda c, body: sessions.speaker_choose(c),
+    "shuffle": lambda c, body: queue.shuffle_set(c, on=_bool(body, "on")),
+    "repeat": lambda c, body: queue.repeat_set(c, mode=str(body.get("mode"))),
+    "like": lambda c, body: queue.like_set(c, track_id=_int(body, "track"), liked=True),
+    "unlike": lambda c, body: queue.like_set(c, track_id=_int(body, "track"), liked=False),
+    "queue-add": lambda c, body: queue.queue_add(
+        c, track_ids=_track_ids(c, body), play_next=bool(body.get("next", False))
+    ),
+    "queue-move": lambda c, body: queue.queue_move(
+        c, item_id=_int(body, "item"), to=_int(body, "to")
+    ),
+    "queue-remove": lambda c, body: queue.queue_remove(
+        c, item_ids=_track_ids(c, {"tracks": body.get("items")})
+    ),
+    "queue-clear": lambda c, body: queue.queue_clear(c),
 }
 
 
@@ -107,7 +145,7 @@ def session_control(request: HttpRequest, action: str) -> JsonResponse:
         return _error(str(exc), 400)
     except sessions.AlreadyApplied:
         pass  # the first request did it: answer as it would have
-    return JsonResponse(sessions.session_snapshot(user_id=user_id))
+    return JsonResponse(snapshot_of(user_id=user_id))
 
 
 @require_POST

@@ -18,7 +18,7 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from playback.events import Event, user_group
-from playback.sessions import session_snapshot
+from playback.snapshot import session_snapshot
 
 # An SSE comment this often keeps proxies and browsers from timing the stream out.
 HEARTBEAT_SECONDS = 15.0

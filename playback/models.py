@@ -112,6 +112,12 @@ class PlaybackSession(models.Model):
     # The current track's listen so far, recorded as a play when another track starts or it ends.
     listen_started_at = models.DateTimeField(null=True, blank=True)
     listened_ms = models.PositiveIntegerField(default=0)
+    # The queue entry playing, and with shuffle on, the order entries play in (ids; the
+    # permutation stays as it is until shuffle is switched on again).
+    current_item = models.ForeignKey(
+        "QueueItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shuffle_order = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"Playback of {self.user}"
@@ -132,3 +138,18 @@ class ControlRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} of {self.user}"
+
+
+class QueueItem(models.Model):
+    """One entry of a user's play queue, in `position` order (the same track may be queued
+    more than once)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "position"], name="queueitem_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.track} for {self.user}"

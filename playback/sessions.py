@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -53,7 +52,7 @@ def device_register(*, user_id: int, client_id: str, name: str, platform: str = 
         client_id=client_id,
         defaults={"name": name, "platform": platform, "last_seen": now},
     )
-    _changed(_locked(user_id), "devices")
+    session_changed(_locked(user_id), "devices")
     return device
 
 
@@ -92,7 +91,7 @@ def position_at(session: PlaybackSession, now: datetime) -> int:
     return min(position, duration) if duration is not None else position
 
 
-def _advance(session: PlaybackSession, now: datetime) -> None:
+def timeline_advance(session: PlaybackSession, now: datetime) -> None:
     """Bring the timeline to `now`: the playing time since the last change is heard (up to the
     end of the track) and the position moves on."""
     position = position_at(session, now)
@@ -102,7 +101,7 @@ def _advance(session: PlaybackSession, now: datetime) -> None:
     session.changed_at = now
 
 
-def _finish_listen(session: PlaybackSession, now: datetime) -> Play | None:
+def listen_finish(session: PlaybackSession, now: datetime) -> Play | None:
     """Record the current track's listen as a play (if anything was heard) and start afresh."""
     track, heard, started = session.track, session.listened_ms, session.listen_started_at
     session.listened_ms = 0
@@ -132,7 +131,7 @@ def _finish_listen(session: PlaybackSession, now: datetime) -> Play | None:
     return play
 
 
-def _changed(session: PlaybackSession, kind: EventType) -> PlaybackSession:
+def session_changed(session: PlaybackSession, kind: EventType) -> PlaybackSession:
     """The one revision bump and the one event of a control."""
     session.revision += 1
     session.save()
@@ -160,7 +159,7 @@ class AlreadyApplied(Exception):
     """This control's event id was seen before: it changed the session already."""
 
 
-def _begin(control: Control) -> PlaybackSession:
+def session_begin(control: Control) -> PlaybackSession:
     """The user's session, locked, for a control not applied before."""
     session = _locked(control.user_id)
     if control.event_id:
@@ -179,128 +178,83 @@ def _begin(control: Control) -> PlaybackSession:
 def speaker_choose(control: Control) -> PlaybackSession:
     """Make the device the one that plays: it continues where playback stands now. Media
     tokens minted for the previous speaker stop working."""
-    session = _begin(control)
-    _advance(session, control.now)
+    session = session_begin(control)
+    timeline_advance(session, control.now)
     if session.active_device_id != control.device.pk:
         session.active_device = control.device
         session.speaker_generation += 1
-    return _changed(session, "speaker")
+    return session_changed(session, "speaker")
 
 
-def _speaker_or_requester(session: PlaybackSession, device: Device) -> None:
+def speaker_default(session: PlaybackSession, device: Device) -> None:
     """A session without a speaker plays on the device that asked."""
     if session.active_device_id is None:
         session.active_device = device
         session.speaker_generation += 1
 
 
-@transaction.atomic
-def track_play(control: Control, *, track_id: int, position_ms: int = 0) -> PlaybackSession:
-    """Play a track of the library from `position_ms`; the track before it is recorded."""
-    track = Track.objects.filter(pk=track_id).first()
-    if track is None or not playable(track_id):
-        raise PlaybackError("That track is not in the library.")
-    session = _begin(control)
-    _advance(session, control.now)
-    _finish_listen(session, control.now)
-    _speaker_or_requester(session, control.device)
+def track_start(session: PlaybackSession, control: Control, track: Track, position_ms: int) -> None:
+    """Record the listen before, and play `track` from `position_ms` (the timeline must have been
+    advanced to `control.now`)."""
+    listen_finish(session, control.now)
+    speaker_default(session, control.device)
     session.track = track
     session.state = State.PLAYING
-    session.position_ms = _bounded(position_ms, track.duration_ms)
+    session.position_ms = bounded(position_ms, track.duration_ms)
     session.listen_started_at = control.now
-    return _changed(session, "timeline")
 
 
 @transaction.atomic
 def playback_pause(control: Control) -> PlaybackSession:
-    session = _begin(control)
-    _advance(session, control.now)
+    session = session_begin(control)
+    timeline_advance(session, control.now)
     if session.state == State.PLAYING:
         session.state = State.PAUSED
-    return _changed(session, "timeline")
+    return session_changed(session, "timeline")
 
 
 @transaction.atomic
 def playback_resume(control: Control) -> PlaybackSession:
-    session = _begin(control)
+    session = session_begin(control)
     if session.track is None:
         raise PlaybackError("Nothing to resume: choose a track.")
-    _advance(session, control.now)
-    _speaker_or_requester(session, control.device)
+    timeline_advance(session, control.now)
+    speaker_default(session, control.device)
     if session.state != State.PLAYING:
         session.state = State.PLAYING
         if session.listen_started_at is None:  # resumed after a stop: a new listen
             session.listen_started_at = control.now
-    return _changed(session, "timeline")
+    return session_changed(session, "timeline")
+
+
+def playback_toggle(control: Control) -> PlaybackSession:
+    """Pause if playing, else play (the play/pause button and the space bar)."""
+    playing = session_get(user_id=control.user_id).state == State.PLAYING
+    return playback_pause(control) if playing else playback_resume(control)
 
 
 @transaction.atomic
 def playback_seek(control: Control, *, position_ms: int) -> PlaybackSession:
     """Jump within the current track; the listen goes on (only time heard counts)."""
-    session = _begin(control)
+    session = session_begin(control)
     if session.track is None:
         raise PlaybackError("Nothing to seek in.")
-    _advance(session, control.now)
-    session.position_ms = _bounded(position_ms, session.track.duration_ms)
-    return _changed(session, "timeline")
+    timeline_advance(session, control.now)
+    session.position_ms = bounded(position_ms, session.track.duration_ms)
+    return session_changed(session, "timeline")
 
 
 @transaction.atomic
-def playback_stop(control: Control, *, ended: bool = False) -> PlaybackSession:
-    """Stop, recording the listen. `ended` is the speaker saying the track played out: it is
-    believed only as far as the server's timeline agrees."""
-    session = _begin(control)
-    if ended and session.active_device_id != control.device.pk:
-        raise PlaybackError("Only the speaker can say a track ended.")
-    _advance(session, control.now)
-    _finish_listen(session, control.now)
+def playback_stop(control: Control) -> PlaybackSession:
+    """Stop, recording the listen; the track stays, from its start."""
+    session = session_begin(control)
+    timeline_advance(session, control.now)
+    listen_finish(session, control.now)
     session.state = State.STOPPED
-    if not ended:
-        session.position_ms = 0
-    return _changed(session, "timeline")
+    session.position_ms = 0
+    return session_changed(session, "timeline")
 
 
-def _bounded(position_ms: int, duration_ms: int | None) -> int:
+def bounded(position_ms: int, duration_ms: int | None) -> int:
     position = max(0, int(position_ms))
     return min(position, duration_ms) if duration_ms is not None else position
-
-
-def session_snapshot(*, user_id: int) -> dict[str, Any]:
-    """The session as every device shows it; `position_ms` is projected to `server_time`."""
-    session_get(user_id=user_id)
-    session = (
-        PlaybackSession.objects.select_related("track__album", "active_device")
-        .prefetch_related("track__artists")
-        .get(user_id=user_id)
-    )
-    now = timezone.now()
-    track = session.track
-    online_since = now - timedelta(seconds=ONLINE_SECONDS)
-    devices = Device.objects.filter(user_id=user_id).order_by("name", "pk")
-    return {
-        "rev": session.revision,
-        "state": session.state,
-        "position_ms": position_at(session, now),
-        "server_time": int(now.timestamp() * 1000),
-        "shuffle": session.shuffle,
-        "repeat": session.repeat,
-        "active_device": session.active_device.client_id if session.active_device else None,
-        "devices": [
-            {
-                "id": d.client_id,
-                "name": d.name,
-                "platform": d.platform,
-                "online": d.last_seen >= online_since,
-            }
-            for d in devices
-        ],
-        "track": None
-        if track is None
-        else {
-            "id": track.pk,
-            "name": track.name,
-            "artists": [artist.name for artist in track.artists.all()],
-            "album": track.album.name if track.album else "",
-            "duration_ms": track.duration_ms,
-        },
-    }
