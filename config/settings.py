@@ -290,6 +290,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": GLOBAL_STATS_SECONDS,
         "options": {"expires": GLOBAL_STATS_SECONDS * 0.9},
     },
+    "library-scan": {
+        "task": "playback.library_scan",
+        "schedule": LIBRARY_SCAN_SECONDS,
+        "options": {"expires": LIBRARY_SCAN_SECONDS * 0.9},
+    },
 }
 
 if DEMO_MODE:

@@ -1,15 +1,62 @@
-"""Placeholder: being written."""
+"""The library page and cover art (thin: the work is in playback.library)."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import get_conditional_response
+from django.views.decorators.http import require_GET, require_http_methods
+
+from playback import library as service
+
+ALBUMS_PER_PAGE = 50
+COVER_CACHE_CONTROL = "private, max-age=2592000, immutable"  # 30 days; the key is a content hash
 
 
-def _todo(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    raise NotImplementedError
+@require_http_methods(["GET", "POST"])
+@login_required
+def library(request: HttpRequest) -> HttpResponse:
+    """The library every user of the instance shares; staff may start a scan (POST)."""
+    if request.method == "POST":
+        if not request.user.is_staff:
+            raise PermissionDenied
+        service.library_scan_queue()
+        messages.success(request, "Library scan queued: a worker runs it in the background.")
+        return redirect("library")
+    page = Paginator(service.library_albums(), ALBUMS_PER_PAGE).get_page(request.GET.get("page"))
+    if request.headers.get("HX-Request"):
+        return render(request, "playback/library.html#albums", {"page": page})
+    latest, finished = service.library_scans()
+    context = {
+        "page": page,
+        "totals": service.library_totals(),
+        "latest_scan": latest,
+        "last_scan": finished,
+        "scan_every_minutes": round(settings.LIBRARY_SCAN_SECONDS / 60),
+        "music_root": settings.MUSIC_ROOT,
+        "music_root_exists": os.path.isdir(settings.MUSIC_ROOT),
+    }
+    return render(request, "playback/library.html", context)
 
 
-track_media = library = cover = devices = session_snapshot = session_control = _todo
-media_token_mint = _todo
+@require_GET
+@login_required
+def cover(request: HttpRequest, cover_key: str, size: int) -> HttpResponse:
+    """An embedded cover as a JPEG of at most `size` pixels square (64, 160, 300 or 600)."""
+    etag = f'"{cover_key}-{size}"'
+    jpeg = service.cover_jpeg(cover_key=cover_key, size=size)
+    if jpeg is None:
+        raise Http404("No such cover")
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        jpeg, content_type="image/jpeg"
+    )
+    response["ETag"] = etag
+    response["Cache-Control"] = COVER_CACHE_CONTROL
+    return response
