@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +26,8 @@ from scrobbler.tracking import END_SLACK_MS, counts_as_play
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # A device that has not said it is there for this long shows as offline (players beat every 20 s).
 ONLINE_SECONDS = 60
+# A session untouched this long starts its track again from the top.
+STALE = timedelta(hours=24)
 State = PlaybackSession.State
 
 
@@ -35,25 +37,59 @@ class PlaybackError(Exception):
 
 @transaction.atomic
 def device_register(*, user_id: int, client_id: str, name: str, platform: str = "") -> Device:
-    """Register a device, or note that it is still there (a heartbeat). Other devices hear of
-    a new or renamed one."""
+    """Register a device, or note that it is still there (a heartbeat, every 20 s or so). Other
+    devices hear of a new or renamed one; a session whose speaker went away is settled."""
     if not CLIENT_ID.fullmatch(client_id):
         raise PlaybackError("A device id is 8 to 64 letters, digits, '-' or '_'.")
     name = " ".join(name.split())[:100] or "Unnamed device"
     platform = platform.strip()[:100]
     now = timezone.now()
     device = Device.objects.filter(user_id=user_id, client_id=client_id).first()
-    if device is not None and (device.name, device.platform) == (name, platform):
+    known = device is not None and (device.name, device.platform) == (name, platform)
+    if device is not None and known:
         Device.objects.filter(pk=device.pk).update(last_seen=now)
         device.last_seen = now
-        return device
-    device, _ = Device.objects.update_or_create(
-        user_id=user_id,
-        client_id=client_id,
-        defaults={"name": name, "platform": platform, "last_seen": now},
-    )
-    session_changed(_locked(user_id), "devices")
+    else:
+        device, _ = Device.objects.update_or_create(
+            user_id=user_id,
+            client_id=client_id,
+            defaults={"name": name, "platform": platform, "last_seen": now},
+        )
+    session = session_get(user_id=user_id)
+    if not known or _unsettled(session, now):
+        session = _locked(user_id)
+        settled = session_settle(session, now)
+        session_changed(session, "timeline" if settled else "devices")
     return device
+
+
+def _speaker_gone(session: PlaybackSession, now: datetime) -> bool:
+    speaker = session.active_device
+    return speaker is None or speaker.last_seen < now - timedelta(seconds=ONLINE_SECONDS)
+
+
+def _unsettled(session: PlaybackSession, now: datetime) -> bool:
+    playing_alone = session.state == State.PLAYING and _speaker_gone(session, now)
+    stale = now - session.changed_at > STALE and session.position_ms + session.listened_ms > 0
+    return playing_alone or stale
+
+
+def session_settle(session: PlaybackSession, now: datetime) -> bool:
+    """Bring a session left behind to rest (the session must be locked): playing with its
+    speaker gone, it pauses where the speaker was last heard from; untouched for over a day, it
+    goes back to the start of its track, the track kept. Says whether anything changed."""
+    if not _unsettled(session, now):
+        return False
+    if session.state == State.PLAYING and _speaker_gone(session, now):
+        speaker = session.active_device
+        last_heard = speaker.last_seen if speaker is not None else session.changed_at
+        timeline_advance(session, max(session.changed_at, min(now, last_heard)))
+        session.state = State.PAUSED
+    if now - session.changed_at > STALE:
+        listen_finish(session, session.changed_at)
+        session.position_ms = 0
+    session.changed_at = now
+    return True
 
 
 def user_device(*, user_id: int, client_id: object) -> Device:

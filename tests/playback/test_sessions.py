@@ -311,3 +311,49 @@ def test_the_api_needs_a_signed_in_user_and_csrf(track: Track, alice: User):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(alice)
     assert post(strict, "/api/devices", {"id": "laptop-0001", "name": "x"}).status_code == 403
+
+
+# --- coming back to a session --------------------------------------------------------------------
+
+
+def test_a_session_whose_speaker_went_away_pauses_where_it_was_last_heard(
+    alice: User, track: Track
+):
+    laptop = device(alice)
+    play_track(at(alice, laptop, 0), track_id=track.pk)
+    Device.objects.filter(pk=laptop.pk).update(last_seen=T0 + timedelta(seconds=40))
+    session = PlaybackSession.objects.get(user=alice)
+    now = T0 + timedelta(minutes=30)
+    assert sessions.session_settle(session, now)
+    assert session.state == "paused"
+    assert session.position_ms == 40_000  # as far as the laptop was heard from
+    assert session.listened_ms == 40_000  # the listen goes on when playback resumes
+    assert not sessions.session_settle(session, now)  # settled once
+
+
+def test_a_day_old_session_starts_its_track_again_keeping_it(alice: User, track: Track):
+    laptop = device(alice)
+    play_track(at(alice, laptop, 0), track_id=track.pk)
+    sessions.playback_pause(at(alice, laptop, 50))
+    revision = PlaybackSession.objects.get(user=alice).revision
+    # A day later the user signs in on the laptop again: its first heartbeat settles it.
+    later = T0 + timedelta(hours=25)
+    from django.utils import timezone
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: later)
+        sessions.device_register(user_id=alice.pk, client_id="laptop-0001", name="Laptop")
+    session = PlaybackSession.objects.get(user=alice)
+    assert (session.track_id, session.state, session.position_ms) == (track.pk, "paused", 0)
+    assert session.revision == revision + 1
+    [play] = local_plays(alice)
+    assert play.ms_played == 50_000
+    assert play.ended_at == T0 + timedelta(seconds=50)
+
+
+def test_a_heartbeat_of_a_present_speaker_changes_nothing(alice: User, track: Track):
+    laptop = device(alice)
+    play_track(at(alice, laptop, 0), track_id=track.pk)
+    revision = PlaybackSession.objects.get(user=alice).revision
+    device(alice)  # the same device, name and platform: only last_seen moves
+    assert PlaybackSession.objects.get(user=alice).revision == revision
