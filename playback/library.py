@@ -1,20 +1,17 @@
 """The local FLAC library: the scan that keeps LibraryFile rows and the catalog in step with the
-files under MUSIC_ROOT, the library page's selectors, and cover art cut to size."""
+files under MUSIC_ROOT, and the library page's selectors (cover art: playback.covers)."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import re
 import stat
-import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,8 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from mutagen import MutagenError
 from mutagen.flac import FLAC, FLACNoHeaderError, VCFLACDict
-from PIL import Image, ImageOps
 
+from playback import covers
 from playback.models import LibraryFile
 from scrobbler.catalog import CatalogEntry, TrackEntry, catalog_upsert, local_uri, rows_where_in
 from scrobbler.models import Album, JobRun, Track
@@ -41,13 +38,6 @@ DURATION_SLACK_MS = 3_000  # a Spotify track this close in length is the same re
 PROBLEMS_IN_DETAILS = 50
 UNKNOWN_ARTIST = "Unknown artist"
 SPOTIFY_TRACK = "spotify:track:"
-COVER_SIZES = (64, 160, 300, 600)
-COVER_ALBUM_SIZE = 300  # the size albums' image_url points at
-COVER_KEY = re.compile(r"[0-9a-f]{40}")
-COVER_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
-COVER_MAX_PIXELS = 40_000_000
-# Pillow refuses bigger images (decompression bombs) itself; a cover never needs more.
-Image.MAX_IMAGE_PIXELS = COVER_MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -187,7 +177,7 @@ def _file_tags(path: bytes, audio: FLAC) -> FileTags:
         bits_per_sample=info.bits_per_sample or None,
         channels=info.channels or None,
         audio_md5=f"{info.md5_signature:032x}" if info.md5_signature else "",
-        cover_key=_sha1(cover.data) if cover is not None and cover.data else "",
+        cover_key=covers.picture_key(cover.data) if cover is not None and cover.data else "",
     )
 
 
@@ -208,7 +198,7 @@ def _isrc(text: str) -> str:
     return code if re.fullmatch(r"[A-Z]{2}[A-Z0-9]{3}\d{7}", code) else ""
 
 
-def _sha1(data: bytes) -> str:
+def sha1_hex(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
@@ -364,7 +354,7 @@ def _scan(report: ScanReport, *, full: bool) -> None:
     to_read: list[_Found] = []
     seen: set[str] = set()
     for rel in sorted(walk.files):
-        st, path_key = walk.files[rel], _sha1(rel)
+        st, path_key = walk.files[rel], sha1_hex(rel)
         seen.add(path_key)
         row = known.get(path_key)
         if row and not full and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns):
@@ -500,7 +490,7 @@ def _local_entries(files: Sequence[FileTags]) -> list[TrackEntry]:
             album = albums.setdefault(uri, CatalogEntry(uri=uri, name=f.album, extra=extra))
             album.extra["release_date"] = album.extra["release_date"] or f.date
             if f.cover_key and not album.extra["image_url"]:
-                album.extra["image_url"] = cover_url(f.cover_key, COVER_ALBUM_SIZE)
+                album.extra["image_url"] = covers.cover_url(f.cover_key, covers.COVER_ALBUM_SIZE)
         entries[f.name_key] = TrackEntry(
             uri=f.name_key,
             name=f.title,
@@ -561,86 +551,3 @@ def library_scan_queue() -> None:
     from playback.tasks import library_scan as task
 
     transaction.on_commit(task.delay)
-
-
-# --- Cover art -------------------------------------------------------------------------------
-
-
-def cover_url(cover_key: str, size: int) -> str:
-    return reverse("library-cover", args=[cover_key, size])
-
-
-def cover_jpeg(*, cover_key: str, size: int) -> bytes | None:
-    """The embedded cover whose SHA-1 is `cover_key`, as a JPEG at most `size` pixels square;
-    None if no readable file of the library has it or it is not a usable image.
-
-    Cut once, then served from COVER_CACHE_DIR (the key is a content hash: never stale)."""
-    if size not in COVER_SIZES or not COVER_KEY.fullmatch(cover_key):
-        return None
-    files = LibraryFile.objects.filter(cover_key=cover_key, error="").order_by("pk")
-    paths = [bytes(path) for path in files.values_list("path", flat=True)[:3]]
-    if not paths:
-        return None
-    cached = Path(settings.COVER_CACHE_DIR) / f"{cover_key}-{size}.jpg"
-    try:
-        return cached.read_bytes()
-    except FileNotFoundError:
-        pass
-    picture = next(filter(None, (cover_picture(rel, cover_key) for rel in paths)), None)
-    jpeg = _cover_resize(picture, size) if picture is not None else None
-    if jpeg is not None:
-        _write_atomically(cached, jpeg)
-    return jpeg
-
-
-def cover_picture(rel: bytes, cover_key: str) -> bytes | None:
-    """The picture whose SHA-1 is `cover_key` embedded in the library file at `rel`; None if the
-    file is gone, unreadable, has no such picture, or now resolves outside MUSIC_ROOT."""
-    root = os.path.realpath(os.fsencode(settings.MUSIC_ROOT))
-    path = os.path.realpath(os.path.join(root, rel))
-    if os.path.commonpath([root, path]) != root:
-        log.warning("cover %s: %r resolves outside MUSIC_ROOT", cover_key, rel)
-        return None
-    try:
-        audio = FLAC(path)
-    except Exception as exc:  # a file changed since the scan; hostile files trip parser bugs
-        log.info("cover %s: %r not read (%s)", cover_key, rel, exc)
-        return None
-    return next((p.data for p in audio.pictures if _sha1(p.data) == cover_key), None)
-
-
-def _cover_resize(picture: bytes, size: int) -> bytes | None:
-    try:
-        with Image.open(io.BytesIO(picture), formats=COVER_FORMATS) as opened:
-            # Pillow only warns below twice MAX_IMAGE_PIXELS; nothing that big is decoded here.
-            if opened.width * opened.height > COVER_MAX_PIXELS:
-                raise ValueError(f"{opened.width}x{opened.height} pixels")
-            opened.draft("RGB", (size, size))  # JPEG: decode at a fraction of the size
-            image = ImageOps.exif_transpose(opened)
-            image.thumbnail((size, size), Image.Resampling.LANCZOS)  # never enlarges
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                rgba = image.convert("RGBA")
-                image = Image.new("RGB", rgba.size, "white")
-                image.paste(rgba, mask=rgba.getchannel("A"))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-    except Exception as exc:  # hostile or broken images raise all sorts; never a 500
-        log.warning("cover image refused: %s: %s", type(exc).__name__, exc)
-        return None
-    return out.getvalue()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the whole file or none (several workers may cut the same cover at once)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
-    except OSError as exc:
-        log.warning("cover cache not written (%s): serving uncached", exc)

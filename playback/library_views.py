@@ -1,4 +1,4 @@
-"""The library page and cover art (thin: the work is in playback.library)."""
+"""The library page and cover art (thin: the work is in playback.library and playback.covers)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_http_methods
 
+from playback import covers
 from playback import library as service
 
 ALBUMS_PER_PAGE = 50
@@ -51,7 +52,7 @@ def library(request: HttpRequest) -> HttpResponse:
 def cover(request: HttpRequest, cover_key: str, size: int) -> HttpResponse:
     """An embedded cover as a JPEG of at most `size` pixels square (64, 160, 300 or 600)."""
     etag = f'"{cover_key}-{size}"'
-    jpeg = service.cover_jpeg(cover_key=cover_key, size=size)
+    jpeg = covers.cover_jpeg(cover_key=cover_key, size=size)
     if jpeg is None:
         raise Http404("No such cover")
     response = get_conditional_response(request, etag=etag) or HttpResponse(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.urls import reverse
 from django.utils import timezone
 
+from playback.covers import cover_url
 from playback.models import Device, LibraryFile, PlaybackSession, QueueItem
 from playback.queue import play_order
 from playback.sessions import ONLINE_SECONDS, position_at, session_get
@@ -16,6 +16,7 @@ from scrobbler.models import Track, TrackLike
 
 # Upcoming queue entries a snapshot lists (the queue panel pages through the rest).
 QUEUE_SHOWN = 100
+COVER_PLAYER_SIZE = 160
 
 
 def _tracks(track_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -35,7 +36,7 @@ def _tracks(track_ids: list[int]) -> dict[int, dict[str, Any]]:
             "album": t.album.name if t.album else "",
             "album_id": t.album_id,
             "duration_ms": t.duration_ms,
-            "cover": reverse("library-cover", args=[covers[t.pk], 300]) if t.pk in covers else "",
+            "cover": cover_url(covers[t.pk], COVER_PLAYER_SIZE) if t.pk in covers else "",
         }
         for t in tracks
     }
