@@ -213,7 +213,17 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Every realtime client joins its group through this pool; a burst of reconnects
+            # (after a restart) must not run into redis-py's default cap of 100, which fails
+            # rather than waits.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=2000),
+                    }
+                ]
+            },
         }
     }
 else:
