@@ -305,6 +305,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": LIBRARY_SCAN_SECONDS,
         "options": {"expires": LIBRARY_SCAN_SECONDS * 0.9},
     },
+    # The ids of old playback controls (kept so that retries are applied once).
+    "playback-housekeeping": {
+        "task": "playback.housekeeping",
+        "schedule": 3600.0,
+        "options": {"expires": 3240.0},
+    },
 }
 
 if DEMO_MODE:

@@ -294,3 +294,9 @@ def playback_stop(control: Control) -> PlaybackSession:
 def bounded(position_ms: int, duration_ms: int | None) -> int:
     position = max(0, int(position_ms))
     return min(position, duration_ms) if duration_ms is not None else position
+
+
+def control_requests_forget(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete the ids of controls older than `older_than` (retries come within seconds)."""
+    deleted, _ = ControlRequest.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from playback import library
+from playback import library, sessions
 
 log = logging.getLogger(__name__)
 
@@ -17,3 +17,9 @@ def library_scan(full: bool = False) -> None:
     report = library.library_scan(full=full)
     if report.error:
         log.warning("library scan did nothing: %s", report.error)
+
+
+@shared_task(name="playback.housekeeping", ignore_result=True)
+def housekeeping() -> int:
+    """Forget the ids of controls old enough that no retry of them can still arrive."""
+    return sessions.control_requests_forget()

@@ -221,3 +221,19 @@ def test_sse_follows_the_users_playback_and_nobody_elses(server: str):
     assert anonymous.status_code == 403
     for client in (laptop, phone, bob):
         client.close()
+
+
+@pytest.mark.django_db
+def test_old_control_ids_are_forgotten(alice: User):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from playback.models import ControlRequest
+    from playback.tasks import housekeeping
+
+    old = ControlRequest.objects.create(user=alice, event_id="evt-old-000001")
+    ControlRequest.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    ControlRequest.objects.create(user=alice, event_id="evt-new-000001")
+    assert housekeeping() == 1
+    assert list(ControlRequest.objects.values_list("event_id", flat=True)) == ["evt-new-000001"]
