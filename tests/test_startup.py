@@ -107,3 +107,13 @@ def test_wsgi_entry_point_fails_the_same_way(tmp_path: Path, module: str) -> Non
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert_one_line_error(result, "SECRET_KEY")
+
+
+def test_async_requests_run_their_whole_middleware_chain_without_a_thread() -> None:
+    """One sync-only middleware would push every request (media, /events) onto a thread."""
+    from asgiref.sync import SyncToAsync
+    from django.core.handlers.asgi import ASGIHandler
+
+    handler = ASGIHandler()
+    handler.load_middleware(is_async=True)
+    assert not isinstance(handler._middleware_chain, SyncToAsync)
