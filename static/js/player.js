@@ -428,13 +428,15 @@
     if (snap.state !== "playing") {
       audio.pause();
       prompt(false);
-      if (audioTrack === track.id) align(position());
-      else dropAudio();
+      if (audioTrack !== track.id) dropAudio();
+      else if (!tokenStale()) align(position()); // else the resume fetches from a new URL
       return;
     }
     const target = position();
     const far = Math.abs(audio.currentTime * 1000 - target) > DRIFT_MS;
-    if (audioTrack !== track.id || (far && tokenStale())) {
+    // A new URL for another track, for a jump the old token may no longer allow, or after a
+    // failed request (the element is stuck until its source is set again).
+    if (audioTrack !== track.id || (far && tokenStale()) || audio.error) {
       const url = await mediaUrl(track.id);
       if (generation !== syncGeneration) return; // a newer snapshot has taken over
       if (!url) return;
@@ -488,7 +490,7 @@
     }
   });
   window.addEventListener("pagehide", () => {
-    if (audioTrack !== null && !audio.paused) {
+    if (audioTrack !== null) {
       tabs?.postMessage({ type: "released", device: deviceId, tab: tabId });
     }
   });

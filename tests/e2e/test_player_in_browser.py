@@ -50,6 +50,11 @@ SILENT = """() => {
   const audio = document.querySelector('[data-player-audio]');
   return audio.paused;
 }"""
+AUDIO_SRC = "document.querySelector('[data-player-audio]').currentSrc"
+BREAK_TOKEN = """() => {
+  const audio = document.querySelector('[data-player-audio]');
+  audio.src = audio.currentSrc.replace(/token=[^&]*/, 'token=expired');
+}"""
 SEEK_VALUE = "() => document.querySelector('[data-player-seek]').valueAsNumber"
 UPCOMING = """() => [...document.querySelectorAll('[data-player-queue] .player-queue-name')]
   .map((name) => name.textContent)"""
@@ -211,7 +216,23 @@ def test_devices_follow_one_session_and_only_the_speaker_plays(
         assert a.get_attribute(f"button[data-device='{device_id(a)}']", "aria-pressed") == "false"
         a.click("[data-player-toggle=devices]")
 
-        # The queue, edited from A, shows on B: Lone Song added, moved before High Water, removed.
+        # Controls work from A, which no longer plays: a seek moves B's audio...
+        a.locator("[data-player-seek]").fill("12000")
+        b.wait_for_function(
+            "() => document.querySelector('[data-player-audio]').currentTime > 11.5"
+        )
+        audio = assert_in_step(b)
+        assert 11_500 < audio["projected"] < 15_000
+        assert a.evaluate(SILENT)
+
+        # ...and pausing (Space) pauses it.
+        a.keyboard.press("Space")  # the seek bar still has the focus: Space is not typing
+        b.wait_for_selector("[data-player-play][aria-label=Play]")
+        b.wait_for_function(SILENT)
+        assert b.evaluate(AUDIO)["track"] == "Low Water"
+
+        # While paused, the queue as A edits it shows on B: Lone Song added, moved before High
+        # Water, removed.
         a.goto(f"{base}/library/tracks/?q=lone")
         assert a.title() == "lone · Tracks · Library · Encore"
         a.click("button[aria-label='Add Lone Song to the queue']")
@@ -228,26 +249,35 @@ def test_devices_follow_one_session_and_only_the_speaker_plays(
         b.wait_for_function(f"() => ({UPCOMING})().join() === 'High Water'")
         a.click("[data-player-toggle=queue]")
         b.click("[data-player-toggle=queue]")
-        wait_playing(b, low)
 
-        # Controls work from A, which no longer plays: a seek moves B's audio...
-        a.locator("[data-player-seek]").fill("12000")
-        b.wait_for_function(
-            "() => document.querySelector('[data-player-audio]').currentTime > 11.5"
-        )
-        audio = assert_in_step(b)
-        assert 11_500 < audio["projected"] < 15_000
-        assert a.evaluate(SILENT)
+        # Shortcuts on A (not while typing) change the options B shows: repeat cycles, shuffle
+        # toggles.
+        for mode in ("all", "one", "off"):
+            a.keyboard.press("r")
+            b.wait_for_selector(f"[data-player-repeat][aria-label='Repeat: {mode}']")
+            a.wait_for_selector(f"[data-player-repeat][data-mode={mode}]")
+        a.focus("#library-q")
+        a.keyboard.press("s")  # typed into the search box, not a shortcut
+        for pressed in ("true", "false"):
+            a.click("h1")
+            a.keyboard.press("s")
+            b.wait_for_selector(f"[data-player-shuffle][aria-pressed={pressed}]")
+            a.wait_for_selector(f"[data-player-shuffle][aria-pressed={pressed}]")
+        assert a.input_value("#library-q") == "s"
 
-        # ...pausing (Space) pauses it, "next" plays the next track there, and a like shows on B.
-        a.keyboard.press("Space")  # the seek bar still has the focus: Space is not typing
-        b.wait_for_selector("[data-player-play][aria-label=Play]")
-        b.wait_for_function(SILENT)
-        assert b.evaluate(AUDIO)["track"] == "Low Water"
+        # "Next" plays the next track on B, and a like from A shows there.
         a.click("[data-player-next]")
         wait_title(b, "High Water")
         wait_playing(b, high)
         assert a.evaluate(SILENT)
+        # A request the media endpoint refuses (as a seek after the token expired would be): B
+        # fetches a new URL and plays on where the session stands.
+        refused: list[str] = []
+        b.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
+        b.evaluate(BREAK_TOKEN)
+        b.wait_for_function(f"() => ({PLAYING})({high.pk}) && !({AUDIO_SRC}).includes('expired')")
+        assert_in_step(b)
+        assert any("/media/tracks/" in url and "token=expired" in url for url in refused), refused
         a.click("[data-player-like]")
         b.wait_for_selector("[data-player-like][aria-pressed=true]")
         screenshot(a, "player/light")
