@@ -71,6 +71,17 @@ def session_snapshot(request: HttpRequest) -> JsonResponse:
     return response
 
 
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    return None if body.get(name) is None else _int(body, name)
+
+
+def _ints(body: dict[str, Any], name: str) -> list[int]:
+    values = body.get(name)
+    if not isinstance(values, list) or len(values) > queue.MAX_QUEUE:
+        raise PlaybackError(f"'{name}' must be a list of ids.")
+    return [_int({name: value}, name) for value in values]
+
+
 def _bool(body: dict[str, Any], name: str) -> bool:
     value = body.get(name)
     if not isinstance(value, bool):
@@ -82,10 +93,7 @@ def _track_ids(control: Control, body: dict[str, Any]) -> list[int]:
     """The tracks a play or queue request names: `track`, `tracks`, or an `album`, `artist`
     or `playlist` of the library."""
     if "tracks" in body:
-        tracks = body["tracks"]
-        if not isinstance(tracks, list) or len(tracks) > queue.MAX_QUEUE:
-            raise PlaybackError("'tracks' must be a list of track ids.")
-        return [_int({"track": t}, "track") for t in tracks]
+        return _ints(body, "tracks")
     if "track" in body:
         return [_int(body, "track")]
     for kind in ("album", "artist", "playlist"):
@@ -108,7 +116,7 @@ CONTROLS: dict[str, Apply] = {
     "next": lambda c, body: queue.playback_next(c),
     "previous": lambda c, body: queue.playback_previous(c),
     "stop": lambda c, body: sessions.playback_stop(c),
-    "ended": lambda c, body: queue.playback_ended(c),
+    "ended": lambda c, body: queue.playback_ended(c, item_id=_optional_int(body, "item")),
     "speaker": lambda c, body: sessions.speaker_choose(c),
     "shuffle": lambda c, body: queue.shuffle_set(c, on=_bool(body, "on")),
     "repeat": lambda c, body: queue.repeat_set(c, mode=str(body.get("mode"))),
@@ -118,11 +126,9 @@ CONTROLS: dict[str, Apply] = {
         c, track_ids=_track_ids(c, body), play_next=bool(body.get("next", False))
     ),
     "queue-move": lambda c, body: queue.queue_move(
-        c, item_id=_int(body, "item"), to=_int(body, "to")
+        c, item_id=_int(body, "item"), after=_optional_int(body, "after")
     ),
-    "queue-remove": lambda c, body: queue.queue_remove(
-        c, item_ids=_track_ids(c, {"tracks": body.get("items")})
-    ),
+    "queue-remove": lambda c, body: queue.queue_remove(c, item_ids=_ints(body, "items")),
     "queue-clear": lambda c, body: queue.queue_clear(c),
 }
 

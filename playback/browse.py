@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
 from playback.models import LibraryFile
+from playback.queue import ALBUM_ORDER
 from scrobbler.models import Album, Artist, Track, TrackArtist
 
 # Words of a search that count (the rest of a pasted paragraph is ignored).
@@ -82,7 +83,7 @@ def album_detail(*, album_id: int) -> AlbumDetail | None:
     files = list(
         _playable_files()
         .filter(track__album_id=album_id)
-        .order_by("disc_number", "track_number", "title", "pk")
+        .order_by(*ALBUM_ORDER)
         .values_list("track_id", "disc_number", "track_number", "cover_key")
     )
     cover_key = next((key for *_, key in files if key), "")

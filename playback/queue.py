@@ -30,6 +30,13 @@ from scrobbler.models import PlaylistItem, Track, TrackLike
 MAX_QUEUE = 10_000
 # "Previous" this far into a track starts it again instead.
 RESTART_MS = 3_000
+# An album's files in playing order; files without disc or track numbers last, on every database.
+ALBUM_ORDER = (
+    F("disc_number").asc(nulls_last=True),
+    F("track_number").asc(nulls_last=True),
+    "title",
+    "pk",
+)
 
 
 def library_tracks(*, user_id: int, kind: str, item_id: int) -> list[int]:
@@ -48,9 +55,7 @@ def library_tracks(*, user_id: int, kind: str, item_id: int) -> list[int]:
         return [track_id for track_id in order if track_id in playable]
     else:
         raise PlaybackError(f"Cannot queue a {kind!r}.")
-    ordered = files.order_by(
-        "track__album__name", "disc_number", "track_number", "title", "pk"
-    ).values_list("track_id", flat=True)
+    ordered = files.order_by("track__album__name", *ALBUM_ORDER).values_list("track_id", flat=True)
     return list(dict.fromkeys(ordered))  # a track with several files queues once
 
 
@@ -178,18 +183,23 @@ def queue_add(
 
 
 @transaction.atomic
-def queue_move(control: Control, *, item_id: int, to: int) -> PlaybackSession:
-    """Move one entry to index `to` of the user's order."""
+def queue_move(control: Control, *, item_id: int, after: int | None) -> PlaybackSession:
+    """Move one entry, in the order things play (shuffled or not), to right after the entry
+    `after`; None puts it right after the entry playing (next up)."""
     session = session_begin(control)
-    items = list(QueueItem.objects.filter(user_id=control.user_id).order_by("position", "pk"))
-    moving = next((item for item in items if item.pk == item_id), None)
-    if moving is None:
+    order = play_order(session)
+    if item_id not in order or item_id == after or (after is not None and after not in order):
         raise PlaybackError("That is not in your queue.")
-    items.remove(moving)
-    items.insert(min(max(to, 0), len(items)), moving)
-    for position, item in enumerate(items):
-        item.position = position
-    QueueItem.objects.bulk_update(items, ["position"])
+    order.remove(item_id)
+    anchor = after if after is not None else session.current_item_id
+    order.insert(order.index(anchor) + 1 if anchor in order else 0, item_id)
+    if session.shuffle:
+        session.shuffle_order = order
+    else:
+        items = QueueItem.objects.in_bulk(order)
+        for position, pk in enumerate(order):
+            items[pk].position = position
+        QueueItem.objects.bulk_update(items.values(), ["position"])
     return session_changed(session, "queue")
 
 
@@ -239,11 +249,15 @@ def playback_previous(control: Control) -> PlaybackSession:
 
 
 @transaction.atomic
-def playback_ended(control: Control) -> PlaybackSession:
-    """The speaker played the track out: repeat it (repeat one) or go on to the next."""
+def playback_ended(control: Control, *, item_id: int | None = None) -> PlaybackSession:
+    """The speaker played the track out: repeat it (repeat one) or go on to the next. With
+    `item_id`, the queue entry that ended: if another one plays by now (someone pressed next
+    meanwhile), this end is old news and changes nothing."""
     session = session_begin(control)
     if session.active_device_id != control.device.pk:
         raise PlaybackError("Only the speaker can say a track ended.")
+    if item_id is not None and item_id != session.current_item_id:
+        return session
     timeline_advance(session, control.now)
     repeat = session.repeat
     if repeat == PlaybackSession.Repeat.ONE and session.track is not None:

@@ -450,7 +450,10 @@
   }
 
   audio.addEventListener("ended", () => {
-    if (isSpeaker() && snap.track && audioTrack === snap.track.id) control("ended");
+    // The entry that ended: if another one plays by now, the server ignores this end.
+    if (isSpeaker() && snap.track && audioTrack === snap.track.id) {
+      control("ended", { item: snap.queue.current });
+    }
   });
 
   // A failed request for more of the file (typically a seek after the URL's token expired): a new
@@ -571,28 +574,13 @@
     );
   }
 
-  // Where the upcoming entries stand in the queue's own order (queue-move takes that index):
-  // known when the whole rest of the queue is listed and the order is not shuffled.
-  function upcomingBase() {
-    const queue = snap?.queue;
-    if (!queue || snap.shuffle) return null;
-    // The snapshot lists at most 100: with exactly 100, more may follow.
-    return queue.upcoming.length < 100 ? queue.length - queue.upcoming.length : null;
-  }
-
   function renderQueue() {
     const queue = snap?.queue || { upcoming: [], length: 0 };
-    const base = upcomingBase();
     const upcoming = queue.upcoming;
     part("queue-count").textContent = upcoming.length ? `(${upcoming.length})` : "";
     part("queue-empty").hidden = upcoming.length > 0;
     part("queue-clear").disabled = upcoming.length === 0;
-    const hint = part("queue-hint");
-    hint.hidden = !upcoming.length || base !== null;
-    hint.textContent = snap?.shuffle
-      ? "Shuffle is on: switch it off to reorder the queue."
-      : "The queue is too long to reorder here.";
-    rebuild(part("queue"), JSON.stringify([upcoming.map((e) => e.id), base]), () =>
+    rebuild(part("queue"), JSON.stringify(upcoming.map((e) => e.id)), () =>
       upcoming.map((entry, index) => {
         const name = entry.track.name;
         const artists = entry.track.artists.join(", ");
@@ -615,8 +603,8 @@
             element("span", { className: "player-queue-name", text: name }),
             element("span", { className: "hint", text: artists }),
           ]),
-          button(`Move ${name} up`, "up", "↑", base === null || index === 0),
-          button(`Move ${name} down`, "down", "↓", base === null || index === upcoming.length - 1),
+          button(`Move ${name} up`, "up", "↑", index === 0),
+          button(`Move ${name} down`, "down", "↓", index === upcoming.length - 1),
           button(`Remove ${name} from the queue`, "remove", "Remove", false),
         ]);
       }),
@@ -778,11 +766,14 @@
     if (!button) return;
     const item = Number(button.dataset.item);
     const index = Number(button.dataset.index);
-    const base = upcomingBase();
+    const upcoming = snap.queue.upcoming;
     if (button.dataset.queue === "remove") control("queue-remove", { items: [item] });
-    else if (base !== null) {
-      const step = button.dataset.queue === "up" ? -1 : 1;
-      control("queue-move", { item, to: base + index + step });
+    // Moves are in the order things play: after the entry two up (or first: after the one
+    // playing), or after the entry below.
+    else if (button.dataset.queue === "up" && index > 0) {
+      control("queue-move", { item, after: index > 1 ? upcoming[index - 2].id : null });
+    } else if (button.dataset.queue === "down" && index + 1 < upcoming.length) {
+      control("queue-move", { item, after: upcoming[index + 1].id });
     }
   });
   part("queue-clear").addEventListener("click", () => control("queue-clear"));

@@ -148,9 +148,10 @@ def test_play_next_goes_right_after_the_current_track_even_shuffled(
 def test_move_remove_and_clear(player: Player, tracks: list[Track]):
     queue.queue_play(player.at(), track_ids=ids(tracks))
     items = list(QueueItem.objects.order_by("position"))
-    queue.queue_move(player.at(), item_id=items[4].pk, to=1)
+    queue.queue_move(player.at(), item_id=items[4].pk, after=None)  # next up
+    queue.queue_move(player.at(), item_id=items[2].pk, after=items[3].pk)
     order = list(QueueItem.objects.order_by("position").values_list("track_id", flat=True))
-    assert order == ids([tracks[0], tracks[4], tracks[1], tracks[2], tracks[3]])
+    assert order == ids([tracks[0], tracks[4], tracks[1], tracks[3], tracks[2]])
     queue.queue_remove(player.at(), item_ids=[items[1].pk, items[0].pk])
     # The entry playing was removed: its track plays on, and next starts the queue.
     assert player.playing() == tracks[0].pk
@@ -228,7 +229,7 @@ def test_the_queue_api_keeps_to_the_users_own_queue(alice: User, bob: User, trac
     moved = post(
         client,
         "/api/sessions/me/queue-move",
-        {"device": "alice-laptop", "item": bobs_items[0], "to": 0},
+        {"device": "alice-laptop", "item": bobs_items[0], "after": None},
     )
     assert moved.status_code == 400
     post(client, "/api/sessions/me/queue-remove", {"device": "alice-laptop", "items": bobs_items})
@@ -245,3 +246,27 @@ def test_the_queue_api_keeps_to_the_users_own_queue(alice: User, bob: User, trac
             client, f"/api/sessions/me/{action}", {"device": "alice-laptop", key: value}
         )
         assert response.status_code == 400
+
+
+def test_moves_follow_the_shuffled_order_when_shuffle_is_on(player: Player, tracks: list[Track]):
+    queue.queue_play(player.at(), track_ids=ids(tracks))
+    queue.shuffle_set(player.at(), on=True, rng=random.Random(3))
+    order = queue.play_order(PlaybackSession.objects.get(user=player.user))
+    last = order[-1]
+    queue.queue_move(player.at(), item_id=last, after=None)
+    assert queue.play_order(PlaybackSession.objects.get(user=player.user))[1] == last
+    queue.playback_next(player.at())
+    assert player.playing() == QueueItem.objects.get(pk=last).track_id
+    with pytest.raises(PlaybackError):
+        queue.queue_move(player.at(), item_id=last, after=last)
+
+
+def test_a_late_end_of_an_entry_no_longer_playing_changes_nothing(
+    player: Player, tracks: list[Track]
+):
+    session = queue.queue_play(player.at(0), track_ids=ids(tracks[:3]))
+    first = session.current_item_id
+    queue.playback_next(player.at(99))  # next pressed just as the first track ends
+    late = queue.playback_ended(player.at(100), item_id=first)
+    assert player.playing() == tracks[1].pk
+    assert late.revision == PlaybackSession.objects.get(user=player.user).revision
