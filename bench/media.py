@@ -19,9 +19,9 @@ between them, each reading like a browser's audio element: mostly open-ended `by
 bounded 256 KiB to 2 MiB ranges. After a warm-up each target is measured for --duration seconds,
 --repeat times, the targets taking turns; every --verify-every'th response is compared with the
 file byte for byte. It prints MB/s of body bytes, requests/s, time to first byte (request sent to
-first body byte), the CPU used by the server, the clients, interrupts (loopback's network stack)
-and everything else on the machine (other people's work: a run with much of it is noise), and
-whether the targets are met: direct >= 50% and offloaded >= 90% of plain nginx's MB/s.
+first body byte), the cores used by the server and by the clients, the machine's other busy
+cores (other people's work: a run with much of it is noise) and its idle ones, and whether the
+targets are met: direct >= 50% and offloaded >= 90% of plain nginx's MB/s.
 
 Clients and servers share this machine's cores: a client busy with one core is a core the server
 cannot have, which is why the client's CPU is printed beside each figure. The daphne pids are
@@ -309,14 +309,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def machine_cpu_seconds() -> tuple[float, float]:
-    """CPU seconds of the whole machine so far (all cores): spent by processes, and spent in
-    interrupts (on loopback mostly the network stack's, charged to no process)."""
+def machine_busy_seconds() -> float:
+    """Busy CPU seconds of the whole machine so far, all cores (interrupts included: a process's
+    own times include those that arrived while it ran)."""
     user, nice, system, _, _, irq, softirq, steal = map(
         int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     )
-    tick = os.sysconf("SC_CLK_TCK")
-    return (user + nice + system + steal) / tick, (irq + softirq) / tick
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pids: list[int]) -> float:
@@ -569,7 +568,7 @@ class Run:
     ttfb_p99_ms: float
     server_cores: float
     client_cores: float
-    irq_cores: float
+    idle_cores: float
     other_cores: float
     client_kernel: float  # share of the client's CPU spent in the kernel
     verified: int
@@ -603,10 +602,9 @@ def target_measure(target: Target, args: argparse.Namespace, *, files: list[tupl
     futures = [pool.submit(client_run, plan) for plan in plans]
     time.sleep(max(0.0, start_at + args.warmup - time.monotonic()))
     pids = [pid for root in target.server_pids for pid in process_tree(root)]
-    server0, (machine0, irq0) = cpu_seconds(pids), machine_cpu_seconds()
+    server0, machine0 = cpu_seconds(pids), machine_busy_seconds()
     time.sleep(max(0.0, start_at + args.warmup + args.duration - time.monotonic()))
-    machine1, irq1 = machine_cpu_seconds()
-    server, machine, irq = cpu_seconds(pids) - server0, machine1 - machine0, irq1 - irq0
+    server, machine = cpu_seconds(pids) - server0, machine_busy_seconds() - machine0
     results = [future.result() for future in futures]
     ttfb = [t for r in results for t in r.ttfb]
     client = sum(r.cpu_seconds for r in results)
@@ -618,7 +616,7 @@ def target_measure(target: Target, args: argparse.Namespace, *, files: list[tupl
         ttfb_p99_ms=percentile(ttfb, 0.99) * 1000,
         server_cores=server / args.duration,
         client_cores=client / args.duration,
-        irq_cores=irq / args.duration,
+        idle_cores=max(0.0, (os.cpu_count() or 1) - machine / args.duration),
         other_cores=max(0.0, machine - server - client) / args.duration,
         client_kernel=sum(r.cpu_system for r in results) / client if client else 0.0,
         verified=sum(r.verified for r in results),
@@ -643,7 +641,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
         f"each after {args.warmup:g} s of warm-up, {args.repeat} times; median (min..max)"
     )
     columns = ("target", "MB/s", "req/s", "TTFB p50 ms", "TTFB p99 ms", "% of nginx",
-               "server cores", "client cores", "irq cores", "other cores")  # fmt: skip
+               "server cores", "client cores", "other cores", "idle cores")  # fmt: skip
     rows = []
     shares: dict[str, float] = {}
     for name, group in by_target.items():
@@ -656,8 +654,8 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
             name, spread([r.mb_s for r in group], 0), spread([r.req_s for r in group], 0),
             spread([r.ttfb_p50_ms for r in group], 1), spread([r.ttfb_p99_ms for r in group], 1),
             share, spread([r.server_cores for r in group], 2),
-            spread([r.client_cores for r in group], 2), spread([r.irq_cores for r in group], 2),
-            spread([r.other_cores for r in group], 2),
+            spread([r.client_cores for r in group], 2), spread([r.other_cores for r in group], 2),
+            spread([r.idle_cores for r in group], 2),
         ))  # fmt: skip
     widths = [max(len(str(row[i])) for row in [columns, *rows]) for i in range(len(columns))]
     for row in [columns, *rows]:
@@ -840,8 +838,8 @@ def bench(args: argparse.Namespace, work: Path) -> None:
                     runs.append(run)
                     print(f"  {name:9} {run.mb_s:8,.0f} MB/s {run.req_s:7,.0f} req/s  TTFB p50 "
                           f"{run.ttfb_p50_ms:6.1f} p99 {run.ttfb_p99_ms:7.1f} ms  cores: server "
-                          f"{run.server_cores:.2f} client {run.client_cores:.2f} irq "
-                          f"{run.irq_cores:.2f} other {run.other_cores:.2f}", flush=True)  # fmt: skip
+                          f"{run.server_cores:.2f} client {run.client_cores:.2f} other "
+                          f"{run.other_cores:.2f} idle {run.idle_cores:.2f}", flush=True)  # fmt: skip
         report(runs, args)
         for name in ("direct", "offloaded"):
             if name in args.targets:
