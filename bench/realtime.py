@@ -211,6 +211,9 @@ def report(args: argparse.Namespace, users: list[list[Client]], results: Results
             arrival = next((at for r, at in results.received[client.device] if r >= rev), None)
             if arrival is None:
                 missing += 1
+                if missing <= 5:
+                    got = [r for r, _ in results.received[client.device]][-3:]
+                    print(f"  missing: rev {rev} at {client.device} (last received {got})")
             else:
                 latencies.append((arrival - sent) * 1000)
     deliveries = len(latencies)
@@ -268,6 +271,7 @@ def main() -> None:
             SPOTIFY_SIMULATOR="false",
             DEBUG="false",
             LOG_LEVEL="WARNING",
+            DB_POOL_SIZE="20",  # a thousand clients connect at once: PostgreSQL allows 100
         )
         os.environ.update(env)
         import django

@@ -65,8 +65,10 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def database_from_url(url: str, *, conn_max_age: int) -> dict[str, Any]:
-    """Django's DATABASES entry for DATABASE_URL; only SQLite and PostgreSQL are supported."""
+def database_from_url(url: str, *, conn_max_age: int, pool_size: int = 0) -> dict[str, Any]:
+    """Django's DATABASES entry for DATABASE_URL; only SQLite and PostgreSQL are supported.
+    With `pool_size`, PostgreSQL connections come from a pool of at most that many per process
+    (requests beyond it wait for one rather than fail)."""
     scheme = urlsplit(url).scheme
     if scheme not in DATABASE_SCHEMES:
         raise ConfigError(
@@ -88,6 +90,8 @@ def database_from_url(url: str, *, conn_max_age: int) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+    elif pool_size > 0:
+        config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_size, "timeout": 30}}
     else:
         config["CONN_MAX_AGE"] = conn_max_age
         config["CONN_HEALTH_CHECKS"] = True

@@ -185,8 +185,17 @@ TEMPLATES = [
 
 # --- Database ------------------------------------------------------------------------------
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'encore.sqlite3'}"
+# Under daphne (ASGI) every request runs its database work on a thread of its own, so a connection
+# kept open after a request is never reused (CONN_MAX_AGE 0), and a burst of requests (a
+# thousand players reconnecting after a restart) can open more connections than PostgreSQL
+# allows. DB_POOL_SIZE > 0 takes PostgreSQL connections from a pool of that many per process
+# instead, where requests beyond it wait for one.
 DATABASES = {
-    "default": database_from_url(DATABASE_URL, conn_max_age=env.int("CONN_MAX_AGE", default=60))
+    "default": database_from_url(
+        DATABASE_URL,
+        conn_max_age=env.int("CONN_MAX_AGE", default=0),
+        pool_size=env.int("DB_POOL_SIZE", default=0),
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

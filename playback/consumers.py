@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -22,6 +22,9 @@ from playback.snapshot import session_snapshot
 
 # An SSE comment this often keeps proxies and browsers from timing the stream out.
 HEARTBEAT_SECONDS = 15.0
+# The snapshot, its database connection closed afterwards: a stream lasts hours and must not
+# hold a connection all that time (a thousand players would hold a thousand).
+_snapshot = database_sync_to_async(session_snapshot)
 
 
 class Latest:
@@ -77,7 +80,7 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
         follower = asyncio.create_task(_follow(channel, latest))
         try:
             yield b"retry: 2000\n\n"
-            yield _sse("snapshot", await sync_to_async(session_snapshot)(user_id=user_id))
+            yield _sse("snapshot", await _snapshot(user_id=user_id))
             while True:
                 event = await latest.take(HEARTBEAT_SECONDS)
                 yield _sse("change", event) if event is not None else b": ping\n\n"
@@ -103,7 +106,7 @@ class PlaybackConsumer(AsyncJsonWebsocketConsumer):
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        snapshot = await sync_to_async(session_snapshot)(user_id=user.pk)
+        snapshot = await _snapshot(user_id=user.pk)
         await self.send_json({"event": "snapshot", "data": snapshot})
 
     async def disconnect(self, code: int) -> None:
