@@ -231,7 +231,11 @@ if REDIS_URL:
                         "address": REDIS_URL,
                         "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=2000),
                     }
-                ]
+                ],
+                # Messages for all of a process's clients queue in one Redis list, and beyond
+                # `capacity` new ones are dropped: the default of 100 is small for hundreds of
+                # clients per process.
+                "capacity": 2000,
             },
         }
     }
