@@ -62,6 +62,7 @@ class Results:
     received: dict[str, list[tuple[int, float]]] = field(default_factory=lambda: defaultdict(list))
     control_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    reconnects: int = 0
 
 
 def users_create(users: int, devices: int) -> list[list[Client]]:
@@ -117,18 +118,18 @@ def users_create(users: int, devices: int) -> list[list[Client]]:
 async def follow_sse(
     http: aiohttp.ClientSession, base: str, client: Client, results: Results, ready: asyncio.Event
 ) -> None:
-    async with http.get(f"{base}/events", headers={"Cookie": client.cookie}) as response:
-        assert response.status == 200, f"/events answered {response.status}"
-        kind = ""
-        async for raw in response.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                if kind == "snapshot":
-                    ready.set()
-                else:
+    """Follow /events as EventSource does: a stream that ends is opened again, and its new
+    snapshot tells the revision (what a browser shows is the same)."""
+    while True:
+        async with http.get(f"{base}/events", headers={"Cookie": client.cookie}) as response:
+            assert response.status == 200, f"/events answered {response.status}"
+            async for raw in response.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("data: "):  # a snapshot or a change: both carry `rev`
                     received(results, client, json.loads(line[6:]))
+                    ready.set()
+        results.reconnects += 1
+        await asyncio.sleep(0.5)
 
 
 async def follow_ws(
@@ -136,13 +137,13 @@ async def follow_ws(
 ) -> None:
     url = base.replace("http://", "ws://") + "/ws/playback"
     headers = {"Cookie": client.cookie, "Origin": base}
-    async with http.ws_connect(url, headers=headers) as ws:
-        async for message in ws:
-            data = json.loads(message.data)
-            if data["event"] == "snapshot":
+    while True:
+        async with http.ws_connect(url, headers=headers) as ws:
+            async for message in ws:
+                received(results, client, json.loads(message.data)["data"])
                 ready.set()
-            else:
-                received(results, client, data["data"])
+        results.reconnects += 1
+        await asyncio.sleep(0.5)
 
 
 def received(results: Results, client: Client, event: dict[str, int]) -> None:
@@ -217,7 +218,10 @@ def report(args: argparse.Namespace, users: list[list[Client]], results: Results
             else:
                 latencies.append((arrival - sent) * 1000)
     deliveries = len(latencies)
-    print(f"{len(results.sent):,} controls, {deliveries:,} deliveries, {missing:,} missing")
+    print(
+        f"{len(results.sent):,} controls, {deliveries:,} deliveries, {missing:,} missing, "
+        f"{results.reconnects} reconnects"
+    )
     for error in results.errors[:5]:
         print("  error:", error)
     if not latencies:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +21,8 @@ from django.views.decorators.http import require_GET
 from playback.events import Event, user_group
 from playback.snapshot import session_snapshot
 
+log = logging.getLogger(__name__)
+
 # An SSE comment this often keeps proxies and browsers from timing the stream out.
 HEARTBEAT_SECONDS = 15.0
 # The snapshot, its database connection closed afterwards: a stream lasts hours and must not
@@ -28,11 +31,17 @@ _snapshot = database_sync_to_async(session_snapshot)
 
 
 class Latest:
-    """The newest event not yet sent: a slow client skips what it had no time to send."""
+    """The newest event not yet sent: a slow client skips what it had no time to send.
+    `broken` once events can no longer arrive (the channel layer failed)."""
 
     def __init__(self) -> None:
         self._event: Event | None = None
         self._ready = asyncio.Event()
+        self.broken = False
+
+    def break_off(self) -> None:
+        self.broken = True
+        self._ready.set()
 
     def put(self, event: Event) -> None:
         if self._event is None or event["rev"] >= self._event["rev"]:
@@ -53,9 +62,13 @@ class Latest:
 async def _follow(channel: str, latest: Latest) -> None:
     layer = get_channel_layer()
     assert layer is not None
-    while True:
-        message = await layer.receive(channel)
-        latest.put(message["event"])
+    try:
+        while True:
+            message = await layer.receive(channel)
+            latest.put(message["event"])
+    except Exception:  # Redis timed out or went away: no event would ever come again
+        log.warning("an event stream lost the channel layer; it ends so the client reconnects")
+        latest.break_off()
 
 
 def _sse(event: str, data: object) -> bytes:
@@ -83,6 +96,9 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
             yield _sse("snapshot", await _snapshot(user_id=user_id))
             while True:
                 event = await latest.take(HEARTBEAT_SECONDS)
+                if latest.broken:
+                    # EventSource reconnects (after `retry`) and starts from a fresh snapshot.
+                    return
                 yield _sse("change", event) if event is not None else b": ping\n\n"
         finally:
             follower.cancel()

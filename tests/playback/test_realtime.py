@@ -237,3 +237,26 @@ def test_old_control_ids_are_forgotten(alice: User):
     ControlRequest.objects.create(user=alice, event_id="evt-new-000001")
     assert housekeeping() == 1
     assert list(ControlRequest.objects.values_list("event_id", flat=True)) == ["evt-new-000001"]
+
+
+def test_an_event_stream_whose_channel_layer_fails_ends_so_the_client_reconnects(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Else the stream would live on with heartbeats only: a device deaf to every change."""
+    import asyncio
+
+    from playback import consumers
+
+    class FailingLayer:
+        async def receive(self, channel: str) -> dict[str, Any]:
+            raise TimeoutError("Timeout reading from Redis")
+
+    monkeypatch.setattr(consumers, "get_channel_layer", lambda: FailingLayer())
+
+    async def scenario() -> bool:
+        latest = consumers.Latest()
+        await consumers._follow("specific.x!y", latest)
+        await asyncio.wait_for(latest.take(timeout=5), timeout=1)  # wakes at once
+        return latest.broken
+
+    assert asyncio.run(scenario())
