@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shutil
 import sys
 import tempfile
@@ -38,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.polling import recreate_postgres_database  # noqa: E402
+from bench.polling import bench_environment  # noqa: E402
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -611,22 +610,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
     try:
-        database_url = os.environ.get("DATABASE_URL", "")
-        if database_url.startswith("postgres"):
-            recreate_postgres_database(database_url)
-        else:
-            database_url = f"sqlite:///{work / 'bench.sqlite3'}"
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="config.settings",
-            ENCORE_ENV_FILE=str(work / "none.env"),
-            DATA_DIR=str(work),
-            DATABASE_URL=database_url,
-            SECRET_KEY="bench-" + "k" * 40,
-            SPOTIFY_SIMULATOR="false",
-            DEBUG="false",
-            ALLOWED_HOSTS="testserver",  # the test client's host
-            LOG_LEVEL="WARNING",
-        )
+        bench_environment(work, ALLOWED_HOSTS="testserver")  # the test client's host
         run(args)
     finally:
         shutil.rmtree(work, ignore_errors=True)

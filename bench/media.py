@@ -882,24 +882,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="encore-bench-media-"))
     try:
-        database_url = os.environ.get("DATABASE_URL", "")
-        if database_url.startswith("postgres"):
-            from bench.polling import recreate_postgres_database
+        from bench.polling import bench_environment
 
-            recreate_postgres_database(database_url)
-        else:
-            database_url = f"sqlite:///{work / 'bench.sqlite3'}"
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="config.settings",
-            ENCORE_ENV_FILE=str(work / "none.env"),
-            DATA_DIR=str(work),
-            STATIC_ROOT=str(work / "static"),
-            DATABASE_URL=database_url,
-            SECRET_KEY="bench-" + "k" * 40,
-            SPOTIFY_SIMULATOR="false",
-            DEBUG="false",
-            LOG_LEVEL="WARNING",
-        )
+        bench_environment(work, STATIC_ROOT=str(work / "static"))
         bench(args, work)
     finally:
         if args.keep:

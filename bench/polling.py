@@ -52,6 +52,29 @@ def recreate_postgres_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def bench_environment(work: Path, **settings: str) -> dict[str, str]:
+    """A benchmark run's settings, put into os.environ and returned: its own database (the
+    PostgreSQL database DATABASE_URL names, dropped and created anew, else a SQLite file in
+    `work`), files under `work`, no .env, no simulator, DEBUG off, quiet logs; `settings` on top."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        recreate_postgres_database(database_url)
+    else:
+        database_url = f"sqlite:///{work / 'bench.sqlite3'}"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ENCORE_ENV_FILE=str(work / "none.env"),
+        DATA_DIR=str(work),
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench-" + "k" * 40,
+        SPOTIFY_SIMULATOR="false",
+        DEBUG="false",
+        LOG_LEVEL="WARNING",
+        **settings,
+    )
+    return dict(os.environ)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,26 +91,15 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
     (work / "static").mkdir()  # nothing is served; this only keeps WhiteNoise from warning
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        recreate_postgres_database(database_url)
-    else:
-        database_url = f"sqlite:///{work / 'bench.sqlite3'}"
     port = free_port()
     base = f"http://127.0.0.1:{port}/spotify-sim"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        ENCORE_ENV_FILE=str(work / "none.env"),
-        DATA_DIR=str(work),
-        DATABASE_URL=database_url,
-        SECRET_KEY="bench-" + "k" * 40,
-        SPOTIFY_SIMULATOR="false",
+    bench_environment(
+        work,
         SPOTIFY_API_BASE_URL=f"{base}/v1",
         SPOTIFY_ACCOUNTS_BASE_URL=f"{base}/accounts",
         POLL_REALTIME_SECONDS=str(args.interval),
         POLL_CONCURRENCY=str(args.threads),
         POLL_BATCH_SIZE="200",
-        LOG_LEVEL="WARNING",
     )
     simulator = subprocess.Popen(
         [sys.executable, "manage.py", "spotify_simulator", "--port", str(port), "--quiet"],

@@ -41,7 +41,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dashboard import percentile
-from bench.polling import free_port, recreate_postgres_database
+from bench.polling import bench_environment, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -259,25 +259,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
     servers: list[subprocess.Popen[bytes]] = []
     try:
-        database_url = os.environ.get("DATABASE_URL", "")
-        if database_url.startswith("postgres"):
-            recreate_postgres_database(database_url)
-        else:
-            database_url = f"sqlite:///{work / 'bench.sqlite3'}"
-        env = dict(
-            os.environ,
-            DJANGO_SETTINGS_MODULE="config.settings",
-            ENCORE_ENV_FILE=str(work / "none.env"),
-            DATA_DIR=str(work),
-            DATABASE_URL=database_url,
+        env = bench_environment(
+            work,
             REDIS_URL=redis_url,
-            SECRET_KEY="bench-" + "k" * 40,
-            SPOTIFY_SIMULATOR="false",
-            DEBUG="false",
-            LOG_LEVEL="WARNING",
             DB_POOL_SIZE="20",  # a thousand clients connect at once: PostgreSQL allows 100
         )
-        os.environ.update(env)
+        database_url = env["DATABASE_URL"]
         import django
 
         django.setup()
