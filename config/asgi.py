@@ -19,10 +19,12 @@ from django.urls import path  # noqa: E402
 django_asgi_app = get_asgi_application()
 
 from playback.consumers import PlaybackConsumer  # noqa: E402  (needs the apps loaded)
+from playback.media_app import MediaRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Audio bytes (/media/tracks/<id>) skip Django's middleware: see playback/media_app.py.
+        "http": MediaRouter(django_asgi_app),
         # Browsers send an Origin header with websockets: only our own hosts may connect.
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([path("ws/playback", PlaybackConsumer.as_asgi())]))

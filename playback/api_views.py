@@ -12,12 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
 
 from playback import queue, sessions
+from playback.media_app import media_url
 from playback.models import PlaybackSession
 from playback.sessions import Control, PlaybackError
 from playback.snapshot import session_snapshot as snapshot_of
@@ -176,5 +176,5 @@ def media_token_mint(request: HttpRequest) -> JsonResponse:
         return _error("Only the active speaker can fetch audio.", 403)
     if not sessions.playable(track_id):
         return _error("That track is not in the library.", 404)
-    url = reverse("media-track", args=[track_id]) + "?token=" + media_token(session, track_id)
+    url = media_url(track_id, media_token(session, track_id))
     return JsonResponse({"url": url, "expires_in": settings.MEDIA_TOKEN_SECONDS})

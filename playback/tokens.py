@@ -7,11 +7,19 @@ than MEDIA_TOKEN_SECONDS, or as soon as another speaker becomes active."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
-from playback.models import PlaybackSession
+from playback.models import LibraryFile, PlaybackSession
 
 SALT = "encore.playback.media-token"
 
@@ -52,17 +60,60 @@ def media_grant(token: str) -> MediaGrant | None:
     return MediaGrant(*payload)
 
 
-def media_token_allows(token: str, *, user_id: int | None, track_id: int) -> bool:
-    """Whether `token` lets the signed-in user `user_id` fetch `track_id` now: genuine, fresh,
-    theirs, for this track, and minted for the speaker that is still active."""
-    grant = media_grant(token)
-    if grant is None or user_id is None:
-        return False
-    if grant.user_id != user_id or grant.track_id != track_id:
-        return False
-    return PlaybackSession.objects.filter(
-        pk=grant.session_id,
-        user_id=user_id,
-        active_device_id=grant.device_id,
-        speaker_generation=grant.speaker_generation,
-    ).exists()
+Found = tuple[int, bytes] | Literal["refused", "missing"]
+
+
+def media_file(grant: MediaGrant, session_key: str) -> Found:
+    """(library file id, path relative to MUSIC_ROOT) of the granted track if `session_key` is a
+    signed-in session of the grant's user and the speaker the grant was minted for is still the
+    active one (every change of speaker bumps the generation); "refused" if not; "missing" if the
+    track has no readable file.
+
+    One hand-written query: the media endpoint asks this for every range a player fetches, and
+    building the same through the ORM (session, user, speaker, file) cost ten times the answer.
+    The session checks are Django's own (`django.contrib.auth.get_user` with the database session
+    backend, the one Encore uses): not expired, the user id and an enabled backend in it, the
+    password-derived hash matching (SECRET_KEY_FALLBACKS too), the account active."""
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        raise ImproperlyConfigured("media_file reads sessions from the database session backend")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_MEDIA_FILE_SQL, [grant.track_id, grant.track_id, session_key, now, grant.user_id, grant.session_id, grant.device_id, grant.speaker_generation])  # fmt: skip
+        row = cursor.fetchone()
+    if row is None:
+        return "refused"
+    session_data, password, is_active, file_id, path = row
+    session = SessionStore().decode(session_data)
+    user = get_user_model()(pk=grant.user_id, password=password)
+    session_hash = session.get(HASH_SESSION_KEY) or ""
+    signed_in = (
+        session.get(SESSION_KEY) == str(grant.user_id)
+        and session.get(BACKEND_SESSION_KEY) in settings.AUTHENTICATION_BACKENDS
+        and is_active
+        and any(
+            constant_time_compare(session_hash, known)
+            for known in [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+        )
+    )
+    if not signed_in:
+        return "refused"
+    return "missing" if file_id is None else (file_id, bytes(path))
+
+
+def _media_file_sql() -> str:
+    files = LibraryFile._meta.db_table
+    # Table names from the models; every value is a parameter.
+    first_file = f"SELECT {{}} FROM {files} WHERE track_id = %s AND error = '' ORDER BY id LIMIT 1"  # noqa: S608
+    return f"""
+        SELECT s.session_data, u.password, u.is_active,
+               ({first_file.format("id")}), ({first_file.format("path")})
+        FROM {Session._meta.db_table} s, {get_user_model()._meta.db_table} u,
+             {PlaybackSession._meta.db_table} p
+        WHERE s.session_key = %s AND s.expire_date > %s
+          AND u.id = %s
+          AND p.id = %s AND p.user_id = u.id
+          AND p.active_device_id = %s AND p.speaker_generation = %s
+    """  # noqa: S608
+
+
+_MEDIA_FILE_SQL = _media_file_sql()

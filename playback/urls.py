@@ -2,11 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from playback import api_views, browse_views, consumers, library_views, media_views
+from playback import api_views, browse_views, consumers, library_views
 
 urlpatterns = [
-    # No trailing slash: the address players fetch audio from (ARCHITECTURE.md's contract).
-    path("media/tracks/<int:track_id>", media_views.track_media, name="media-track"),
     path("library/", library_views.library, name="library"),
     path("library/albums/<int:album_id>/", browse_views.album, name="library-album"),
     path("library/artists/", browse_views.artists, name="library-artists"),

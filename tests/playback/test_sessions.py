@@ -14,13 +14,24 @@ from pytest_django import Settings
 from playback import queue, sessions
 from playback.models import Device, LibraryFile, PlaybackSession
 from playback.sessions import Control, PlaybackError
-from playback.tokens import media_grant, media_token_allows
+from playback.tokens import media_file, media_grant
 from scrobbler.models import EntityTotal, Play, Track, User
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def media_allows(token: str, *, user: User | None, track_id: int) -> bool:
+    """What the media endpoint checks: a genuine, fresh token for this track, and `user`'s
+    signed-in session (a new one; None: nobody signed in) allowed by it."""
+    grant = media_grant(token)
+    if grant is None or grant.track_id != track_id or user is None:
+        return False
+    client = Client()
+    client.force_login(user)
+    return media_file(grant, client.session.session_key or "") != "refused"
 
 
 def in_library(track: Track) -> Track:
@@ -226,7 +237,7 @@ def test_the_api_plays_and_mints_tokens_for_the_speaker(
     url = minted.json()["url"]
     assert url.startswith(f"/media/tracks/{track.pk}?token=")
     token = url.split("token=", 1)[1]
-    assert media_token_allows(token, user_id=alice.pk, track_id=track.pk)
+    assert media_allows(token, user=alice, track_id=track.pk)
 
     # The phone is not the speaker: no token for it.
     refused = post(alice_client, "/api/media/tokens", {"device": "phone-0001", "track": track.pk})
@@ -235,7 +246,7 @@ def test_the_api_plays_and_mints_tokens_for_the_speaker(
     assert (
         post(alice_client, "/api/sessions/me/speaker", {"device": "phone-0001"}).status_code == 200
     )
-    assert not media_token_allows(token, user_id=alice.pk, track_id=track.pk)
+    assert not media_allows(token, user=alice, track_id=track.pk)
     assert (
         post(
             alice_client, "/api/media/tokens", {"device": "phone-0001", "track": track.pk}
@@ -252,15 +263,15 @@ def test_tokens_are_bound_to_user_and_track_and_expire(
     from playback.tokens import media_token
 
     token = media_token(session, track.pk)
-    assert media_token_allows(token, user_id=alice.pk, track_id=track.pk)
-    assert not media_token_allows(token, user_id=bob.pk, track_id=track.pk)
-    assert not media_token_allows(token, user_id=alice.pk, track_id=track.pk + 1)
-    assert not media_token_allows(token, user_id=None, track_id=track.pk)
-    assert not media_token_allows(token + "x", user_id=alice.pk, track_id=track.pk)
-    assert not media_token_allows("garbage", user_id=alice.pk, track_id=track.pk)
+    assert media_allows(token, user=alice, track_id=track.pk)
+    assert not media_allows(token, user=bob, track_id=track.pk)
+    assert not media_allows(token, user=alice, track_id=track.pk + 1)
+    assert not media_allows(token, user=None, track_id=track.pk)
+    assert not media_allows(token + "x", user=alice, track_id=track.pk)
+    assert not media_allows("garbage", user=alice, track_id=track.pk)
     assert media_grant(token) is not None
     settings.MEDIA_TOKEN_SECONDS = -1
-    assert not media_token_allows(token, user_id=alice.pk, track_id=track.pk)
+    assert not media_allows(token, user=alice, track_id=track.pk)
 
 
 def test_minting_is_rate_limited(alice_client: Client, track: Track, settings: Settings):
