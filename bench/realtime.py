@@ -248,6 +248,7 @@ def main() -> None:
     parser.add_argument("--web-processes", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="5 users x 4 devices, 20 controls")
+    parser.add_argument("--keep", action="store_true", help="keep the servers' logs")
     args = parser.parse_args()
     if args.quick:
         args.users, args.devices, args.controls, args.rate = 5, 4, 20, 10.0
@@ -298,7 +299,10 @@ def main() -> None:
             server.terminate()
         for server in servers:
             server.wait(timeout=15)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"servers' logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 async def wait_healthy(bases: list[str]) -> None:

@@ -230,6 +230,11 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=2000),
+                        # channels-redis waits for messages with 5-second blocking pops, and
+                        # redis-py gives up reading after 5 s by default: the reply to a pop
+                        # that found nothing came a moment too late, failing every quiet
+                        # client's receive. Reads may take longer than a pop.
+                        "socket_timeout": 15,
                     }
                 ],
                 # Messages for all of a process's clients queue in one Redis list, and beyond

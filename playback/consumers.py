@@ -67,7 +67,10 @@ async def _follow(channel: str, latest: Latest) -> None:
             message = await layer.receive(channel)
             latest.put(message["event"])
     except Exception:  # Redis timed out or went away: no event would ever come again
-        log.warning("an event stream lost the channel layer; it ends so the client reconnects")
+        log.warning(
+            "an event stream lost the channel layer; it ends so the client reconnects",
+            exc_info=True,
+        )
         latest.break_off()
 
 

@@ -3,6 +3,7 @@ retries; the SSE stream over a real daphne and the WebSocket through the ASGI ap
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.hashers import make_password
 from django.test import Client
@@ -260,3 +262,31 @@ def test_an_event_stream_whose_channel_layer_fails_ends_so_the_client_reconnects
         return latest.broken
 
     assert asyncio.run(scenario())
+
+
+def test_a_follower_waiting_through_a_quiet_spell_keeps_its_channel_layer():
+    """channels-redis waits for messages in 5-second blocking pops: a device with nothing to hear
+    for longer must go on waiting, not lose the layer (redis-py's default 5 s read timeout once
+    failed every such wait, so quiet players reconnected every few seconds)."""
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def scenario() -> dict[str, Any]:
+        channel = await layer.new_channel()
+        await layer.group_add("user.quiet-test", channel)
+
+        async def later() -> None:
+            await asyncio.sleep(6.5)
+            await layer.group_send(
+                "user.quiet-test",
+                {"type": "playback.event", "event": {"rev": 1, "type": "timeline", "ts": 1}},
+            )
+
+        sender = asyncio.create_task(later())
+        try:
+            return await asyncio.wait_for(layer.receive(channel), timeout=15)
+        finally:
+            await sender
+            await layer.group_discard("user.quiet-test", channel)
+
+    assert async_to_sync(scenario)()["event"]["rev"] == 1
