@@ -221,7 +221,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "playback.channel_layer.QuietSafeRedisChannelLayer",
             # Every realtime client joins its group through this pool; a burst of reconnects
             # (after a restart) must not run into redis-py's default cap of 100, which fails
             # rather than waits.
@@ -230,11 +230,6 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=2000),
-                        # channels-redis waits for messages with 5-second blocking pops, and
-                        # redis-py gives up reading after 5 s by default: the reply to a pop
-                        # that found nothing came a moment too late, failing every quiet
-                        # client's receive. Reads may take longer than a pop.
-                        "socket_timeout": 15,
                     }
                 ],
                 # Messages for all of a process's clients queue in one Redis list, and beyond

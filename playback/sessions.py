@@ -108,9 +108,16 @@ def session_get(*, user_id: int) -> PlaybackSession:
 
 
 def _locked(user_id: int) -> PlaybackSession:
-    """The user's session, locked until the transaction ends (concurrent controls queue up)."""
-    session_get(user_id=user_id)
-    return PlaybackSession.objects.select_for_update().get(user_id=user_id)
+    """The user's session, locked until the transaction ends (concurrent controls queue up),
+    with its track and speaker (the lock is on the session's row only)."""
+    locking = PlaybackSession.objects.select_for_update(of=("self",)).select_related(
+        "track", "active_device"
+    )
+    session = locking.filter(user_id=user_id).first()
+    if session is None:  # the user's first control: make the session, then lock it
+        session_get(user_id=user_id)
+        session = locking.get(user_id=user_id)
+    return session
 
 
 def _duration(session: PlaybackSession) -> int | None:
@@ -202,11 +209,10 @@ def session_begin(control: Control) -> PlaybackSession:
         if not CLIENT_ID.fullmatch(control.event_id):
             raise PlaybackError("An event id is 8 to 64 letters, digits, '-' or '_'.")
         # The session lock orders concurrent retries: the second one sees the first's row.
-        _, created = ControlRequest.objects.get_or_create(
-            user_id=control.user_id, event_id=control.event_id
-        )
-        if not created:
+        seen = ControlRequest.objects.filter(user_id=control.user_id, event_id=control.event_id)
+        if seen.exists():
             raise AlreadyApplied(control.event_id)
+        ControlRequest.objects.create(user_id=control.user_id, event_id=control.event_id)
     return session
 
 
@@ -242,7 +248,10 @@ def track_start(session: PlaybackSession, control: Control, track: Track, positi
 
 @transaction.atomic
 def playback_pause(control: Control) -> PlaybackSession:
-    session = session_begin(control)
+    return _pause(session_begin(control), control)
+
+
+def _pause(session: PlaybackSession, control: Control) -> PlaybackSession:
     timeline_advance(session, control.now)
     if session.state == State.PLAYING:
         session.state = State.PAUSED
@@ -251,7 +260,10 @@ def playback_pause(control: Control) -> PlaybackSession:
 
 @transaction.atomic
 def playback_resume(control: Control) -> PlaybackSession:
-    session = session_begin(control)
+    return _resume(session_begin(control), control)
+
+
+def _resume(session: PlaybackSession, control: Control) -> PlaybackSession:
     if session.track is None:
         raise PlaybackError("Nothing to resume: choose a track.")
     timeline_advance(session, control.now)
@@ -263,10 +275,12 @@ def playback_resume(control: Control) -> PlaybackSession:
     return session_changed(session, "timeline")
 
 
+@transaction.atomic
 def playback_toggle(control: Control) -> PlaybackSession:
-    """Pause if playing, else play (the play/pause button and the space bar)."""
-    playing = session_get(user_id=control.user_id).state == State.PLAYING
-    return playback_pause(control) if playing else playback_resume(control)
+    """Pause if playing, else play (the play/pause button and the space bar), decided under the
+    session's lock: two devices toggling at once pause and resume, never pause twice."""
+    session = session_begin(control)
+    return _pause(session, control) if session.state == State.PLAYING else _resume(session, control)
 
 
 @transaction.atomic

@@ -44,8 +44,10 @@ def _tracks(track_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def session_snapshot(*, user_id: int) -> dict[str, Any]:
     """The session as every device shows it; `position_ms` is projected to `server_time`."""
-    session_get(user_id=user_id)
-    session = PlaybackSession.objects.select_related("active_device", "track").get(user_id=user_id)
+    with_related = PlaybackSession.objects.select_related("active_device", "track")
+    session = with_related.filter(user_id=user_id).first()
+    if session is None:  # a user who never played anything
+        session = with_related.get(pk=session_get(user_id=user_id).pk)
     now = timezone.now()
     online_since = now - timedelta(seconds=ONLINE_SECONDS)
     order = play_order(session)

@@ -136,6 +136,10 @@ def test_the_websocket_sends_the_snapshot_then_the_users_own_events(alice: User,
         assert not connected or code == 4403
         foreign = connect(alice_client, origin="https://evil.example")
         assert not (await foreign.connect())[0]
+        # Let the refused connections' consumers finish, as a server does when the socket
+        # closes (left running, they are cancelled all at once when the loop closes).
+        await anonymous.disconnect()
+        await foreign.disconnect()
 
     async_to_sync(scenario)()
     assert track.pk  # the library track made the snapshot realistic
