@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from io import FileIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, quote
 
 from django.conf import settings
@@ -42,7 +42,7 @@ from playback.media import (
     byte_ranges,
     multipart_byteranges,
 )
-from playback.tokens import Found, MediaGrant, media_file, media_grant
+from playback.tokens import MediaGrant, media_file, media_grant
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +57,10 @@ CHUNK_BYTES = 1024 * 1024  # bench/media.py: larger reads cost less CPU per byte
 # Disk reads get threads of their own rather than the event loop's default executor: a slow disk
 # (a NAS) then holds up media streams only, not everything else that borrows a thread.
 _readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="encore-media")
-# Authorisation's database work. These threads keep their connections between requests (Django's
-# per-request connection handling is not involved), so a few are enough and cheap.
-_checkers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encore-media-auth")
+# Authorising a request and opening its file, in one trip. These threads keep their database
+# connections between requests (Django's per-request connection handling is not involved), so a
+# few are enough and cheap.
+_checkers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="encore-media-auth")
 
 
 def media_url(track_id: int, token: str) -> str:
@@ -103,30 +104,14 @@ async def serve_track(scope: Scope, receive: Receive, send: Send, track_id: int)
         await _send_bare(send, 403)
         return
     loop = asyncio.get_running_loop()
-    found = await loop.run_in_executor(_checkers, _authorised_file, grant, session_key)
-    if found == "refused":
-        await _send_bare(send, 403)
-        return
-    if found == "missing":
-        await _send_bare(send, 404)
-        return
-    file_id, relative = found
-    try:
-        opened = await loop.run_in_executor(_readers, _open_inside, settings.MUSIC_ROOT, relative)
-    except _OutsideRoot:
-        logger.warning("Library file %s of track %s leads outside MUSIC_ROOT", file_id, track_id)
-        await _send_bare(send, 404)
-        return
-    if opened is None:
-        logger.info(
-            "Library file %s of track %s is missing (rescan the library)", file_id, track_id
-        )
-        await _send_bare(send, 404)
+    opened = await loop.run_in_executor(_checkers, _authorised_open, grant, session_key)
+    if isinstance(opened, str):
+        await _send_bare(send, 403 if opened == "refused" else 404)
         return
 
     if settings.MEDIA_ACCEL:
         opened.file.close()
-        await _send_accelerated(send, opened, file_id=file_id, track_id=track_id)
+        await _send_accelerated(send, opened, track_id=track_id)
         return
     # Range handling is defined for GET only (RFC 9110 section 14.2): HEAD describes the whole file.
     # Without validators of ours (no ETag, no Last-Modified) an If-Range can never match: the
@@ -155,14 +140,28 @@ async def serve_track(scope: Scope, receive: Receive, send: Send, track_id: int)
     await _send_pieces(send, receive, _read_pieces(opened.file, body.pieces))
 
 
-def _authorised_file(grant: MediaGrant, session_key: str) -> Found:
-    """`media_file` on a `_checkers` thread, whose connection stays open between requests: a
-    broken one (the database restarted) is dropped and tried anew once."""
+def _authorised_open(grant: MediaGrant, session_key: str) -> _Opened | Literal["refused", "missing"]:  # fmt: skip
+    """The granted track's file, opened, if `media_file` allows it; "missing" also for a file
+    gone from the disk or leading outside MUSIC_ROOT (logged). One trip to a `_checkers` thread
+    for all of it. The thread's database connection stays open between requests: a broken one
+    (the database restarted) is dropped and tried anew once."""
     try:
-        return media_file(grant, session_key)
+        found = media_file(grant, session_key)
     except DatabaseError:
         connection.close()
-        return media_file(grant, session_key)
+        found = media_file(grant, session_key)
+    if isinstance(found, str):  # "refused" or "missing"
+        return found
+    file_id, relative = found
+    try:
+        opened = _open_inside(settings.MUSIC_ROOT, relative, file_id=file_id)
+    except _OutsideRoot:
+        logger.warning("Library file %s of track %s leads outside MUSIC_ROOT", file_id, grant.track_id)  # fmt: skip
+        return "missing"
+    if opened is None:
+        logger.info("Library file %s of track %s is missing (rescan the library)", file_id, grant.track_id)  # fmt: skip
+        return "missing"
+    return opened
 
 
 @dataclass(frozen=True)
@@ -201,6 +200,7 @@ def _body(answer: WholeFile | Partial, size: int) -> _Body:
 
 @dataclass(frozen=True)
 class _Opened:
+    file_id: int
     file: FileIO  # whoever receives it closes it (if nobody does, garbage collection will)
     size: int
     real: bytes  # the absolute path, symlinks resolved
@@ -211,7 +211,7 @@ class _OutsideRoot(Exception):
     """The stored path leads out of MUSIC_ROOT (`..`, an absolute path, a symlink)."""
 
 
-def _open_inside(root: Path, relative: bytes) -> _Opened | None:
+def _open_inside(root: Path, relative: bytes, *, file_id: int) -> _Opened | None:
     """Open the regular file `relative` names under `root`, if there is one (None if not).
     Raises _OutsideRoot if the path, once resolved, is not inside the resolved root."""
     root_real = os.path.realpath(os.fsencode(root))
@@ -234,7 +234,7 @@ def _open_inside(root: Path, relative: bytes) -> _Opened | None:
         file.close()
         return None
     relative_real = os.path.relpath(real, root_real)
-    return _Opened(file=file, size=info.st_size, real=real, relative=relative_real)
+    return _Opened(file_id=file_id, file=file, size=info.st_size, real=real, relative=relative_real)
 
 
 def _open_no_follow(path: str | bytes, _flags: int) -> int:
@@ -295,7 +295,7 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-async def _send_accelerated(send: Send, opened: _Opened, *, file_id: int, track_id: int) -> None:
+async def _send_accelerated(send: Send, opened: _Opened, *, track_id: int) -> None:
     """An empty 200 the front server fills with the file (ranges included): nginx gets the
     resolved path relative to MUSIC_ROOT (its internal location aliases the root), URL-quoted;
     Apache the absolute resolved path."""
@@ -303,7 +303,7 @@ async def _send_accelerated(send: Send, opened: _Opened, *, file_id: int, track_
         target = (b"x-accel-redirect", (settings.MEDIA_ACCEL_LOCATION + quote(opened.relative)).encode())  # fmt: skip
     elif b"\n" in opened.real or b"\r" in opened.real:
         logger.warning(
-            "Library file %s of track %s has a line break in its name", file_id, track_id
+            "Library file %s of track %s has a line break in its name", opened.file_id, track_id
         )
         await _send_bare(send, 404)
         return
