@@ -1,5 +1,5 @@
 """Helpers for the deploy tests: deploy/nginx/compose.conf rendered for this machine, a
-self-signed certificate, and which nginx is installed."""
+self-signed certificate, which nginx is installed, and starting it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pwd
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -103,3 +105,22 @@ def compose_nginx_render(
     conf = prefix / "nginx.conf"
     conf.write_text(f"daemon off;\nuser {user};\n{text}")
     return conf
+
+
+def nginx_start(conf: Path, prefix: Path, port: int) -> subprocess.Popen[bytes]:
+    """nginx in the foreground with `conf`, once it accepts TLS connections on `port`; its
+    own messages go to prefix/stderr.log."""
+    with (prefix / "stderr.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [str(NGINX), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+            stderr=log,
+        )
+    deadline = time.monotonic() + 10
+    while True:
+        assert proc.poll() is None, (prefix / "stderr.log").read_text()
+        try:
+            httpx.get(f"https://127.0.0.1:{port}/", verify=False, timeout=1)  # noqa: S501
+            return proc
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, (prefix / "stderr.log").read_text()
+            time.sleep(0.05)

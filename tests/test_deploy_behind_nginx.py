@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import pytest
 
 from bench.media import nginx_main_render, nginx_site_render
 from tests.conftest import PASSWORD
-from tests.deploy import NGINX, certificate, compose_nginx_render
+from tests.deploy import NGINX, certificate, compose_nginx_render, nginx_start
 from tests.playback.flac import flac_write
 from tests.playback.test_media_http import catalogued, member
 from tests.playback.test_realtime import SseReader
@@ -46,23 +45,6 @@ class Proxy:
     base: str  # https://127.0.0.1:port
     trust: ssl.SSLContext
     access_log: Path
-
-
-def nginx_start(conf: Path, prefix: Path, port: int) -> subprocess.Popen[bytes]:
-    log = (prefix / "stderr.log").open("wb")
-    proc = subprocess.Popen(
-        [str(NGINX), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-        stderr=log,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        assert proc.poll() is None, (prefix / "stderr.log").read_text()
-        try:
-            httpx.get(f"https://127.0.0.1:{port}/", verify=False, timeout=1)  # noqa: S501
-            return proc
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, (prefix / "stderr.log").read_text()
-            time.sleep(0.05)
 
 
 @pytest.fixture(params=["encore.conf", "compose.conf"])

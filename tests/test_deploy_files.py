@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from deploy.healthcheck import allowed_host
-from tests.deploy import NGINX, certificate, compose_nginx_render
+from tests.deploy import NGINX, certificate, compose_nginx_render, nginx_start
 from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,17 +275,23 @@ def test_the_healthcheck_names_a_host_django_accepts(setting: str, host: str) ->
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)")
-def test_nginx_accepts_the_compose_config(tmp_path: Path) -> None:
+def test_compose_nginx_runs_answers_its_healthcheck_and_serves_static_files(
+    tmp_path: Path,
+) -> None:
     assert NGINX is not None
-    prefix = tmp_path / "nginx"
+    prefix, static = tmp_path / "nginx", tmp_path / "static"
     prefix.mkdir()
+    (static / "css").mkdir(parents=True)
+    (static / "css" / "app.css").write_text("body { color: teal }")
+    http_port, https_port = free_port(), free_port()
+    cert, key = certificate(tmp_path)
     conf = compose_nginx_render(
         prefix=prefix,
-        upstream=f"127.0.0.1:{free_port()}",
-        http_port=free_port(),
-        https_port=free_port(),
-        certificate=certificate(tmp_path),
-        static_root=tmp_path,
+        upstream=f"127.0.0.1:{free_port()}",  # nothing there: nginx alone must answer these
+        http_port=http_port,
+        https_port=https_port,
+        certificate=(cert, key),
+        static_root=static,
         music_root=tmp_path,
     )
     checked = subprocess.run(
@@ -294,6 +302,24 @@ def test_nginx_accepts_the_compose_config(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stderr
     assert "test is successful" in checked.stderr
+
+    proc = nginx_start(conf, prefix, https_port)
+    try:
+        health = httpx.get(f"http://127.0.0.1:{http_port}/nginx-health")
+        redirect = httpx.get(f"http://127.0.0.1:{http_port}/library/?a=1")
+        trust = ssl.create_default_context(cafile=cert)
+        css = httpx.get(f"https://127.0.0.1:{https_port}/static/css/app.css", verify=trust)
+        down = httpx.get(f"https://127.0.0.1:{https_port}/library/", verify=trust)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert health.status_code == 204  # compose.yaml's healthcheck: curl --fail
+    assert redirect.status_code == 301
+    assert redirect.headers["location"] == "https://127.0.0.1/library/?a=1"
+    assert css.status_code == 200
+    assert css.text == "body { color: teal }"
+    assert css.headers["strict-transport-security"] == "max-age=31536000"
+    assert down.status_code == 502  # web is down: nginx says so rather than hanging
 
 
 # --- systemd --------------------------------------------------------------------------------
