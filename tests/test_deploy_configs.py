@@ -3,9 +3,7 @@ deploy/apache/encore.conf (Apache is not installed here: read as text)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
-import ipaddress
 import os
 import re
 import shutil
@@ -19,12 +17,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from bench.media import nginx_main_render, nginx_site_render
+from tests.deploy import certificate
 from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,37 +30,6 @@ needs_nginx = pytest.mark.skipif(
 # Spaces, a question mark, a percent sign and bytes that are not UTF-8: X-Accel-Redirect quotes them.
 TRACK = b"Artist/50% Who? \xe9t\xe9.flac"
 TOKEN = "secret-token-value"
-
-
-def certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,206 @@
+"""Debian's nginx in front of a real daphne serving config.asgi, as deployed: with the site file
+(deploy/nginx/encore.conf) and with the Compose stack's (deploy/nginx/compose.conf). Realtime
+events reach a device promptly over SSE and over a WebSocket upgraded through nginx, and audio
+leaves nginx by X-Accel-Redirect (MEDIA_ACCEL=nginx) with byte-exact ranges."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import httpx
+import pytest
+
+from bench.media import nginx_main_render, nginx_site_render
+from tests.conftest import PASSWORD
+from tests.deploy import NGINX, certificate, compose_nginx_render, nginx_start
+from tests.playback.flac import flac_write
+from tests.playback.test_media_http import catalogued, member
+from tests.playback.test_realtime import SseReader
+from tests.processes import csrf_token, free_port, process_env, web_server
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)"
+    ),
+]
+
+# Needs quoting in X-Accel-Redirect: spaces, a percent sign, a question mark, a hash, accents.
+TRACK_NAME = "Björk & Friends/50% Who? #1.flac"
+DEVICE = "laptop-0001"
+
+
+@dataclass(frozen=True)
+class Proxy:
+    base: str  # https://127.0.0.1:port
+    trust: ssl.SSLContext
+    access_log: Path
+
+
+@pytest.fixture(params=["encore.conf", "compose.conf"])
+def proxy(
+    request: pytest.FixtureRequest, tmp_path: Path, static_root: Path, music: Path
+) -> Iterator[Proxy]:
+    """daphne (MEDIA_ACCEL=nginx) behind nginx with one of deploy/nginx/'s configs, over TLS."""
+    env = process_env(tmp_path, static_root, MUSIC_ROOT=str(music), MEDIA_ACCEL="nginx")
+    env.pop("REDIS_URL", None)  # one web process: the in-memory realtime layer suffices
+    with web_server(env, tmp_path / "web.log") as upstream:
+        prefix = tmp_path / "nginx"
+        prefix.mkdir()
+        http_port, https_port = free_port(), free_port()
+        cert, key = certificate(tmp_path)
+        upstream_address = upstream.removeprefix("http://")
+        if request.param == "encore.conf":
+            site = nginx_site_render(
+                upstream=upstream_address,
+                music_root=music,
+                static_root=static_root,
+                log_dir=prefix,
+                listen=f"127.0.0.1:{http_port}",
+                tls=(f"127.0.0.1:{https_port}", cert, key),
+            )
+            conf = prefix / "nginx.conf"
+            conf.write_text(nginx_main_render(prefix=prefix, http=site))
+        else:
+            conf = compose_nginx_render(
+                prefix=prefix,
+                upstream=upstream_address,
+                http_port=http_port,
+                https_port=https_port,
+                certificate=(cert, key),
+                static_root=static_root,
+                music_root=music,
+            )
+        proc = nginx_start(conf, prefix, https_port)
+        try:
+            trust = ssl.create_default_context(cafile=cert)
+            yield Proxy(f"https://127.0.0.1:{https_port}", trust, prefix / "access.log")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def music(tmp_path: Path) -> Path:
+    root = tmp_path / "music"
+    (root / os.path.dirname(TRACK_NAME)).mkdir(parents=True)
+    flac_write(tmp_path / "song.flac", seconds=5, seed=3).rename(root / TRACK_NAME)
+    return root
+
+
+def signed_in(proxy: Proxy, username: str) -> httpx.Client:
+    """A client signed in through nginx with the real sign-in form, CSRF cookie set."""
+    client = httpx.Client(base_url=proxy.base, verify=proxy.trust, timeout=10)
+    page = client.get("/accounts/login/")
+    response = client.post(
+        "/accounts/login/",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": csrf_token(client),
+        },
+    )
+    assert response.status_code == 302, (page.status_code, response.text)
+    client.get("/settings/")  # a page: the CSRF cookie for the API
+    return client
+
+
+def control(client: httpx.Client, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(url, json=body, headers={"X-CSRFToken": csrf_token(client)})
+    assert response.is_success, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def websocket_events(proxy: Proxy, session_id: str, count: int) -> list[dict[str, Any]]:
+    """The first `count` messages of /ws/playback, through nginx."""
+    messages: list[dict[str, Any]] = []
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(
+            f"wss://{proxy.base.removeprefix('https://')}/ws/playback",
+            ssl=proxy.trust,
+            headers={"Origin": proxy.base, "Cookie": f"sessionid={session_id}"},
+            timeout=aiohttp.ClientWSTimeout(ws_receive=10),
+        ) as ws,
+    ):
+        while len(messages) < count:
+            messages.append(await ws.receive_json(timeout=10))
+    return messages
+
+
+def test_realtime_and_media_through_nginx(proxy: Proxy, music: Path) -> None:
+    alice = member("alice")
+    track = catalogued(TRACK_NAME.encode(), root=music)
+    client = signed_in(proxy, alice.username)
+    control(client, "/api/devices", {"id": DEVICE, "name": "Laptop"})
+
+    # SSE: the snapshot, then a change published after the stream was opened, promptly.
+    stream = SseReader(client)
+    [(kind, _)] = stream.wait_for(1)
+    assert kind == "snapshot"
+    assert stream.headers is not None
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    sent = time.monotonic()
+    speaker = control(client, "/api/sessions/me/speaker", {"device": DEVICE})
+    events = stream.wait_for(2, timeout=5)
+    assert time.monotonic() - sent < 2, "the event was held back on the way"
+    assert events[1] == ("change", {"rev": speaker["rev"], "type": "speaker", "ts": events[1][1]["ts"]})  # fmt: skip
+
+    # WebSocket: upgraded through nginx, the snapshot, then a change.
+    async def follow_and_play() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        listening = asyncio.create_task(
+            websocket_events(proxy, client.cookies["sessionid"], count=2)
+        )
+        await asyncio.sleep(1)  # connected and snapshot sent
+        played = await asyncio.to_thread(
+            control, client, "/api/sessions/me/play", {"device": DEVICE, "track": track.pk}
+        )
+        return await listening, played
+
+    (snapshot, change), played = asyncio.run(follow_and_play())
+    assert snapshot["event"] == "snapshot"
+    assert snapshot["data"]["devices"][0]["id"] == DEVICE
+    assert change["event"] == "change"
+    assert change["data"]["rev"] == played["rev"]
+    assert change["data"]["type"] == "timeline"
+
+    # Media: the speaker's URL, bytes sent by nginx, ranges exact.
+    url = control(client, "/api/media/tokens", {"device": DEVICE, "track": track.pk})["url"]
+    data = (music / TRACK_NAME).read_bytes()
+    size = len(data)
+    whole = client.get(url)
+    assert whole.status_code == 200
+    assert whole.content == data
+    for header, start, end in [
+        (f"bytes=100-{size // 2}", 100, size // 2),
+        (f"bytes={size - 1000}-", size - 1000, size - 1),
+        ("bytes=-300", size - 300, size - 1),
+    ]:
+        part = client.get(url, headers={"Range": header})
+        assert part.status_code == 206, header
+        assert part.content == data[start : end + 1], header
+        assert part.headers["content-range"] == f"bytes {start}-{end}/{size}"
+    for response in (whole, part):
+        assert response.headers["content-type"] == "audio/flac"
+        assert response.headers.get_list("cache-control") == ["no-store"]
+        assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+    refused = client.get(url.replace("token=", "token=x"))
+    assert refused.status_code == 403
+    assert client.get("/internal-media/" + quote(TRACK_NAME)).status_code == 404  # internal only
+    client.close()
+
+    token = url.split("token=")[1]
+    log = proxy.access_log.read_text()
+    assert f"GET /media/tracks/{track.pk} HTTP/1.1" in log
+    assert token not in log
