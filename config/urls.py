@@ -8,7 +8,7 @@ from scrobbler.ratelimits import sign_in_limited
 
 urlpatterns = [
     # The admin's sign-in, rate-limited like the site's (before admin/ so that it wins).
-    path("admin/login/", sign_in_limited(admin.site.login)),
+    path("admin/login/", sign_in_limited(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("scrobbler.urls")),
     path("", include("imports.urls")),
