@@ -140,7 +140,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_ratelimit",
-    "axes",
     "scrobbler",
     "playback",
     "imports",
@@ -157,8 +156,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
 # The covering index of EntityMonth (PostgreSQL's INCLUDE) is a plain index on SQLite.
@@ -204,8 +201,8 @@ DATABASES = {
         idle_in_transaction_timeout=env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", default=60),
     )
 }
-# Jobs known to run long queries (rollup rebuilds, import batches, global stats, migrations) lift
-# the statement timeout to this for their own transactions (scrobbler.sql.long_queries).
+# Work known to run long queries (rollup rebuilds, import batches, exports, migrations) lifts the
+# statement timeout to this while it runs (scrobbler.sql.long_queries).
 DB_LONG_STATEMENT_TIMEOUT_SECONDS = env.int("DB_LONG_STATEMENT_TIMEOUT_SECONDS", default=1800)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -344,6 +341,11 @@ if DEMO_MODE:
     }
 
 # --- Security and production ----------------------------------------------------------------
+INSTALLED_APPS.append("axes")
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
+]
 # HTTPS=true (production, behind a TLS proxy) makes cookies secure, sends HSTS and redirects plain
 # HTTP to HTTPS. Off by default so that the embedded default (scripts/run on
 # http://127.0.0.1:8000) can sign in: browsers drop secure cookies over plain HTTP.
