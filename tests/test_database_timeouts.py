@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.core.management import get_commands
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import ConnectionHandler
@@ -132,3 +133,7 @@ def test_long_queries_outside_a_transaction_restore_the_connections_timeout(
         assert statement_timeout() == "10s"
         sleep(0.1)
     assert statement_timeout() == "30s"
+
+
+def test_migrate_is_encores_own_which_lifts_the_timeout() -> None:
+    assert get_commands()["migrate"] == "scrobbler"

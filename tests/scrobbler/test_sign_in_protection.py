@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from pytest_django import Settings
 
+from scrobbler.http import client_ip
 from scrobbler.models import User
 from tests.conftest import PASSWORD
 
@@ -130,3 +131,20 @@ def test_the_admin_sign_in_locks_out_too(settings: Settings, staff: User) -> Non
     refused = sign_in("operator", PASSWORD, url=url)
     assert refused.status_code == 429
     assert "Sign-in locked" in refused.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded_for", "expected"),
+    [
+        (0, "203.0.113.1", "127.0.0.1"),  # no proxy: the header is the client's own words
+        (1, "10.9.9.9, 203.0.113.1", "203.0.113.1"),  # what nginx appended
+        (2, "10.9.9.9, 203.0.113.1, 10.0.0.2", "203.0.113.1"),  # a balancer, then nginx
+        (2, "203.0.113.1", "127.0.0.1"),  # did not come through both: its own address
+    ],
+)
+def test_the_client_address_is_the_one_the_outermost_trusted_proxy_saw(
+    settings: Settings, proxies: int, forwarded_for: str, expected: str
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for)
+    assert client_ip(request) == expected
