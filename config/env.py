@@ -65,10 +65,19 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def database_from_url(url: str, *, conn_max_age: int, pool_size: int = 0) -> dict[str, Any]:
+def database_from_url(
+    url: str,
+    *,
+    conn_max_age: int,
+    pool_size: int = 0,
+    statement_timeout: int = 0,
+    idle_in_transaction_timeout: int = 0,
+) -> dict[str, Any]:
     """Django's DATABASES entry for DATABASE_URL; only SQLite and PostgreSQL are supported.
     With `pool_size`, PostgreSQL connections come from a pool of at most that many per process
-    (requests beyond it wait for one rather than fail)."""
+    (requests beyond it wait for one rather than fail). On PostgreSQL, a statement running longer
+    than `statement_timeout` seconds is cancelled, and a session idle inside a transaction for
+    `idle_in_transaction_timeout` seconds is ended (0: no limit)."""
     scheme = urlsplit(url).scheme
     if scheme not in DATABASE_SCHEMES:
         raise ConfigError(
@@ -90,8 +99,15 @@ def database_from_url(url: str, *, conn_max_age: int, pool_size: int = 0) -> dic
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
-    elif pool_size > 0:
-        config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_size, "timeout": 30}}
+        return config
+    # Server settings for every session, given at connect time (libpq's `options`), so that a
+    # runaway query or a forgotten transaction cannot hold locks and a connection for ever.
+    config["OPTIONS"] = {
+        "options": f"-c statement_timeout={statement_timeout * 1000} "
+        f"-c idle_in_transaction_session_timeout={idle_in_transaction_timeout * 1000}"
+    }
+    if pool_size > 0:
+        config["OPTIONS"]["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 30}
     else:
         config["CONN_MAX_AGE"] = conn_max_age
         config["CONN_HEALTH_CHECKS"] = True

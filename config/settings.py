@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -195,8 +197,13 @@ DATABASES = {
         DATABASE_URL,
         conn_max_age=env.int("CONN_MAX_AGE", default=0),
         pool_size=env.int("DB_POOL_SIZE", default=0),
+        statement_timeout=env.int("DB_STATEMENT_TIMEOUT_SECONDS", default=30),
+        idle_in_transaction_timeout=env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", default=60),
     )
 }
+# Work known to run long queries (rollup rebuilds, import batches, exports, migrations) lifts the
+# statement timeout to this while it runs (scrobbler.sql.long_queries).
+DB_LONG_STATEMENT_TIMEOUT_SECONDS = env.int("DB_LONG_STATEMENT_TIMEOUT_SECONDS", default=1800)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "scrobbler.User"
@@ -332,6 +339,76 @@ if DEMO_MODE:
         "schedule": 10.0,
         "options": {"expires": 9.0},
     }
+
+# --- Security and production ----------------------------------------------------------------
+INSTALLED_APPS.append("axes")
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
+]
+# HTTPS=true (production, behind a TLS proxy) makes cookies secure, sends HSTS and redirects plain
+# HTTP to HTTPS. Off by default so that the embedded default (scripts/run on
+# http://127.0.0.1:8000) can sign in: browsers drop secure cookies over plain HTTP.
+HTTPS = env.bool("HTTPS", default=False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a commitment the domain's owner makes at hstspreload.org, not a default to impose.
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("HTTPS_REDIRECT", default=HTTPS)
+# Probes and the demo worker reach the process directly over plain HTTP (container health
+# checks, the bundled simulator at http://127.0.0.1): a redirect would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^spotify-sim/"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# How many reverse proxies (nginx, Apache, a load balancer) stand in front of Encore. Only then
+# are their X-Forwarded-Proto (HTTPS) and X-Forwarded-For (the client's address, for rate limits
+# and lockouts) trusted: without a proxy, any client could write them.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+RATELIMIT_IP_META_KEY = "scrobbler.http.client_ip"
+if HTTPS and not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")  # preload: see HSTS_PRELOAD above
+
+# Content-Security-Policy: only this origin's scripts, styles, images, audio and connections, and
+# nothing inline (templates carry no <script>, style= or on*= of their own; see static/js).
+# Forms may also lead to Spotify's accounts service (linking redirects there after a POST).
+_spotify_accounts = urlsplit(SPOTIFY_ACCOUNTS_BASE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", f"{_spotify_accounts.scheme}://{_spotify_accounts.netloc}"],
+    }
+}
+
+# Rate limits (django-ratelimit, in the default cache), as count/period (s, m, h or d, e.g.
+# 30/10m). Past one, a request gets 429 with a message.
+SIGN_IN_RATE_PER_IP = env.str("SIGN_IN_RATE_PER_IP", default="30/10m")
+SIGN_IN_RATE_PER_USERNAME = env.str("SIGN_IN_RATE_PER_USERNAME", default="10/10m")
+PLAYBACK_CONTROL_RATE = env.str("PLAYBACK_CONTROL_RATE", default="300/m")
+IMPORT_UPLOAD_RATE = env.str("IMPORT_UPLOAD_RATE", default="20/h")
+
+# Failed sign-ins (django-axes, the admin's sign-in too): after SIGN_IN_FAILURE_LIMIT failures
+# for one username from one address, that pair is locked out for SIGN_IN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "scrobbler.http.client_ip"
+AXES_LOCKOUT_CALLABLE = "scrobbler.ratelimits.sign_in_locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # no record of every successful sign-in: failures are enough
+AXES_VERBOSE = False
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

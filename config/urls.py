@@ -4,7 +4,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from scrobbler.ratelimits import sign_in_limited
+
 urlpatterns = [
+    # The admin's sign-in, rate-limited like the site's (before admin/ so that it wins).
+    path("admin/login/", sign_in_limited(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("scrobbler.urls")),
     path("", include("imports.urls")),

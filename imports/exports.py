@@ -22,6 +22,7 @@ from django.utils import timezone
 from scrobbler.dedupe import moment_of
 from scrobbler.models import Play, TrackArtist, User
 from scrobbler.plays import EpochMs
+from scrobbler.sql import long_queries
 
 FETCH_ROWS = 2000  # plays per artist-credit query
 YIELD_ROWS = 500  # plays per chunk handed to the response
@@ -89,9 +90,12 @@ def _plays(*, user: User, counted_only: bool = False) -> Iterator[list[PlayRow]]
         )
         .iterator(chunk_size=FETCH_ROWS)
     )
-    while batch := list(islice(rows, FETCH_ROWS)):
-        credits = _credits({row[0] for row in batch})
-        yield [PlayRow(*row[1:], artists=credits.get(row[0], [])) for row in batch]
+    # Outside a transaction PostgreSQL's cursor reads all plays at once, which can outlast the
+    # timeout meant for requests on a large history.
+    with long_queries():
+        while batch := list(islice(rows, FETCH_ROWS)):
+            credits = _credits({row[0] for row in batch})
+            yield [PlayRow(*row[1:], artists=credits.get(row[0], [])) for row in batch]
 
 
 def _credits(track_ids: set[int]) -> dict[int, list[tuple[str, str]]]:

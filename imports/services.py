@@ -34,6 +34,7 @@ from imports.writes import plays_write
 from scrobbler import tasks as scrobbler_tasks
 from scrobbler.dedupe import moment_of
 from scrobbler.models import User
+from scrobbler.sql import long_queries
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +135,14 @@ def import_analyse(*, import_id: int) -> Import | None:
         log.exception("import %s: reading its files failed", imp.pk)
         _finish(imp, status=Import.Status.FAILED, error="Encore could not read these files.")
         return imp
-    ids, aliases = track_ids(prepared.listens, create=False)
+    # Long queries on a large history: each batch its own transaction with a longer timeout.
+    with transaction.atomic(), long_queries():
+        ids, aliases = track_ids(prepared.listens, create=False)
     listens, order = prepared.listens, prepared.order
     new = new_counted = already = 0
     for start, stop in batches(listens.arrays().ended[order], 0):
-        outcome = match_batch(imp.user_id, listens, order[start:stop], ids, aliases)
+        with transaction.atomic(), long_queries():
+            outcome = match_batch(imp.user_id, listens, order[start:stop], ids, aliases)
         new += len(outcome.new)
         new_counted += outcome.new_counted
         already += outcome.already
@@ -204,7 +208,7 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
     except ExportError as error:  # the files changed since they were analysed
         _finish(imp, status=Import.Status.FAILED, error=str(error))
         return imp
-    with transaction.atomic():
+    with transaction.atomic(), long_queries():
         ids, _ = track_ids(prepared.listens, create=True)
     listens, order = prepared.listens, prepared.order
     committed = set(imp.batches.values_list("first_row", flat=True))
@@ -272,7 +276,7 @@ def _import_batch(
         if ImportBatch.objects.filter(job=imp, first_row=first).exists():
             return  # written by a worker this one took the job over from
         try:
-            with transaction.atomic():
+            with transaction.atomic(), long_queries():
                 outcome = match_batch(imp.user_id, listens, rows, ids, {})
                 plays_write(user_id=imp.user_id, listens=listens, rows=outcome.new, track_ids=ids)
                 plays_refine(user_id=imp.user_id, listens=listens, refine=outcome.refine)

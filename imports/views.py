@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from imports import exports, services
 from imports.models import Import
 from scrobbler.http import signed_in_user
+from scrobbler.ratelimits import limited, too_many_requests
 
 IMPORTS_SHOWN = 20
 
@@ -37,6 +38,13 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
 @require_http_methods(["GET", "POST"])
 def imports(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        # Counted before the body is read, so a refused upload costs next to nothing.
+        retry_after = limited(
+            request, group="import-upload", key="user", rate=settings.IMPORT_UPLOAD_RATE
+        )
+        if retry_after:
+            message = "Too many uploads in a short time. Wait a little, then upload again."
+            return too_many_requests(request, message=message, retry_after=retry_after)
         request.upload_handlers = [CappedUploadHandler(request)]
         return _upload(request)
     user = signed_in_user(request)

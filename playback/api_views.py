@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
@@ -23,6 +23,7 @@ from playback.sessions import Control, PlaybackError
 from playback.snapshot import session_snapshot as snapshot_of
 from playback.tokens import media_token
 from scrobbler.http import signed_in_user
+from scrobbler.ratelimits import limited, too_many_requests
 
 
 def _error(message: str, status: int) -> JsonResponse:
@@ -135,12 +136,18 @@ CONTROLS: dict[str, Apply] = {
 
 @require_POST
 @login_required
-def session_control(request: HttpRequest, action: str) -> JsonResponse:
+def session_control(request: HttpRequest, action: str) -> HttpResponse:
     """One control from one of the user's devices: `{"device": id, "event_id": id, ...}`;
     answers the snapshot. A retry with the same event id changes nothing more."""
     apply = CONTROLS.get(action)
     if apply is None:
         return _error(f"Unknown control {action!r}.", 404)
+    retry_after = limited(
+        request, group="playback-control", key="user", rate=settings.PLAYBACK_CONTROL_RATE
+    )
+    if retry_after:
+        message = "Too many playback controls: wait a moment."
+        return too_many_requests(request, message=message, retry_after=retry_after)
     user_id = signed_in_user(request).pk
     try:
         body = _body(request)

@@ -36,7 +36,7 @@ from scrobbler.models import (
     User,
 )
 from scrobbler.periods import day_number, day_start, month_after, months_between, offset_spans
-from scrobbler.sql import epoch_ms_sql, json_values_sql, sql_params
+from scrobbler.sql import epoch_ms_sql, json_values_sql, long_queries, sql_params
 
 SESSION_GAP = timedelta(minutes=20)
 # Past this many changed entities, totals are rebuilt whole rather than entity by entity.
@@ -74,7 +74,7 @@ def rollups_stale(user: User) -> bool:
 def rollups_refresh(user_id: int) -> bool:
     """Rebuild what changes to the user's plays made stale. Returns whether anything was."""
     RollupState.objects.bulk_create([RollupState(user_id=user_id)], ignore_conflicts=True)
-    with transaction.atomic():
+    with transaction.atomic(), long_queries():  # a rebuild reads all of a user's plays
         # One refresh per user at a time: a second one waits, then finds less (or nothing) to do.
         state = RollupState.objects.select_for_update().get(user_id=user_id)
         zone_name = User.objects.values_list("time_zone", flat=True).get(pk=user_id)

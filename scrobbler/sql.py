@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 
 
 def epoch_ms_sql(column: str, *, vendor: str) -> str:
@@ -37,3 +39,28 @@ def json_values_sql(*, integers: bool = False) -> str:
         values = "jsonb_array_elements_text(%s::jsonb)"
         return f"SELECT ({values})::bigint" if integers else f"SELECT {values}"
     return "SELECT value FROM json_each(%s)"
+
+
+@contextmanager
+def long_queries(*, using: str = "default") -> Iterator[None]:
+    """Lift PostgreSQL's statement timeout (DB_STATEMENT_TIMEOUT_SECONDS, meant for requests) to
+    DB_LONG_STATEMENT_TIMEOUT_SECONDS, for work known to run long queries (rollup rebuilds,
+    import batches, exports, migrations): inside a transaction until it ends (SET LOCAL), else
+    for the session until the block ends. Nothing to do on SQLite."""
+    db = connections[using]
+    if db.vendor != "postgresql":
+        yield
+        return
+    local = db.in_atomic_block
+    with db.cursor() as cursor:
+        # SET takes no bind parameters; set_config(name, value, is_local) does.
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, %s)",
+            [str(settings.DB_LONG_STATEMENT_TIMEOUT_SECONDS * 1000), local],
+        )
+    try:
+        yield
+    finally:
+        if not local:
+            with db.cursor() as cursor:
+                cursor.execute("RESET statement_timeout")  # back to the connection's own

@@ -5,6 +5,7 @@ from django.urls import path
 
 from scrobbler import account_views, global_views, views
 from scrobbler import dashboard_views as dashboard
+from scrobbler.ratelimits import sign_in_limited
 from scrobbler.spotify import views as spotify_views
 
 urlpatterns = [
@@ -22,7 +23,7 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        sign_in_limited(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
