@@ -7,6 +7,7 @@ every worker: the account is simply not due before then.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import queue
@@ -188,7 +189,8 @@ def _poll_with_threads(
             connection.close()  # each thread opened its own
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="poll") as pool:
-        futures = [pool.submit(worker) for _ in range(threads)]
+        # Each thread in a copy of this context: its log lines carry the task's id.
+        futures = [pool.submit(contextvars.copy_context().run, worker) for _ in range(threads)]
         try:
             feed(work)
         finally:
