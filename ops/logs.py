@@ -143,7 +143,9 @@ class JsonFormatter(logging.Formatter):
             if name == "request":
                 line["method"] = getattr(value, "method", None)
                 line["path"] = getattr(value, "path", None)
-            elif isinstance(value, str | int | float | bool) or value is None:
+            elif isinstance(value, str):
+                line[name] = redact(value, known=_known_secrets())
+            elif isinstance(value, int | float | bool) or value is None:
                 line[name] = value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)

@@ -179,3 +179,12 @@ def test_sign_in_logs_no_password_or_session_key(
     assert "/accounts/login/" in text
     assert PASSWORD not in text
     assert session_key not in text
+
+
+def test_extra_values_are_redacted_and_objects_left_out(log_output: io.StringIO) -> None:
+    logging.getLogger("tests.ops").info(
+        "called", extra={"url": "/media/tracks/1?token=extra-token-value", "obj": object()}
+    )
+    line = lines(log_output)[-1]
+    assert line["url"] == "/media/tracks/1?token=[redacted]"
+    assert "obj" not in line
