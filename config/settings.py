@@ -361,6 +361,7 @@ STORAGES = {
 # Every request gets an id (X-Request-ID in, or a new one; returned in the response) that its log
 # lines carry; a Celery task's lines carry the task id. First, so that it covers everything.
 MIDDLEWARE = ["ops.middleware.request_id", *MIDDLEWARE]
+INSTALLED_APPS = [*INSTALLED_APPS, "ops"]
 # json: one JSON object per line (production, for log collectors); plain: readable lines.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("json", "plain"):
