@@ -394,6 +394,10 @@ LOGGING = {
         "spotipy.client": {"level": "CRITICAL", "filters": ["redact"]},
         # SQL with its parameters (DEBUG=True only) holds session keys and password hashes.
         "django.db.backends": {"level": "INFO"},
+        # Django's own handlers (runserver's request lines, whole URLs with their tokens, and
+        # console output under DEBUG) would bypass the redaction: everything goes through ours.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
     },
 }
 # /metrics (Prometheus) answers a request bearing this token (Authorization: Bearer …) or a

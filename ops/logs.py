@@ -141,8 +141,9 @@ class JsonFormatter(logging.Formatter):
             if name in _STANDARD or name.startswith("_"):
                 continue
             if name == "request":
-                line["method"] = getattr(value, "method", None)
-                line["path"] = getattr(value, "path", None)
+                # An HttpRequest, or runserver's request handler, whose `path` has the query.
+                line["method"] = getattr(value, "method", None) or getattr(value, "command", None)
+                line["path"] = str(getattr(value, "path", "")).split("?", 1)[0]
             elif isinstance(value, str):
                 line[name] = redact(value, known=_known_secrets())
             elif isinstance(value, int | float | bool) or value is None:

@@ -188,3 +188,17 @@ def test_extra_values_are_redacted_and_objects_left_out(log_output: io.StringIO)
     line = lines(log_output)[-1]
     assert line["url"] == "/media/tracks/1?token=[redacted]"
     assert "obj" not in line
+
+
+def test_runserver_request_lines_keep_the_query_out(log_output: io.StringIO) -> None:
+    class Handler:  # what runserver passes as `request`: its path has the query
+        command = "GET"
+        path = "/media/tracks/3?token=runserver-token-value"
+
+    logging.getLogger("django.server").info(
+        '"%s %s" %s', Handler.command, Handler.path, 200, extra={"request": Handler()}
+    )
+    line = lines(log_output)[-1]
+    assert line["path"] == "/media/tracks/3"
+    assert line["method"] == "GET"
+    assert "runserver-token-value" not in log_output.getvalue()
