@@ -10,7 +10,9 @@ import logging.config
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -24,6 +26,7 @@ from scrobbler.models import SpotifyAccount, Track, User
 from scrobbler.spotify import accounts, crypto
 from tests.conftest import PASSWORD
 from tests.playback.flac import flac_write
+from tests.processes import process_env, web_server
 from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import finish_link, start_link
 
@@ -123,11 +126,14 @@ def every_log_line(settings: Settings) -> Iterator[tuple[list[tuple[str, str]], 
             logging.getLogger(name).setLevel(level)
 
 
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the web server process must see the test's rows
 def test_oauth_poll_import_and_playback_at_debug_leave_no_secret_in_any_log(
     alice: User,
     sim: Sim,
     settings: Settings,
     tmp_path: Path,
+    static_root: Path,
     every_log_line: tuple[list[tuple[str, str]], io.StringIO],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -218,27 +224,50 @@ def test_oauth_poll_import_and_playback_at_debug_leave_no_secret_in_any_log(
     assert played.status_code == 200, played.content
     minted = api("/api/media/tokens", {"device": "laptop-0001", "track": track.pk})
     media_url = minted.json()["url"]
+    secrets.add(unquote(media_url.split("token=", 1)[1]))
     secrets.add(media_url.split("token=", 1)[1])
-    assert client.get(media_url, HTTP_RANGE="bytes=0-99").status_code == 206
-    assert Client().get(media_url).status_code in (403, 404)  # another browser: refused
-    assert client.get(f"/media/tracks/{track.pk + 1}?{media_url.split('?')[1]}").status_code in (
-        403,
-        404,
+    # Through Django (no media route there: only the ASGI app serves audio), a 404 it logs.
+    assert client.get(media_url).status_code == 404
+    # A forged callback: refused, and its code is no more loggable than a real one.
+    secrets.add("forged-authorization-code")
+    client.get("/spotify/callback", {"code": "forged-authorization-code", "state": "x" * 20})
+    # Audio bytes are served by the ASGI app in front of Django: a real daphne, run as the
+    # Procfile runs it, logging at DEBUG as JSON into web.log.
+    env = process_env(
+        tmp_path,
+        static_root,
+        MUSIC_ROOT=str(settings.MUSIC_ROOT),
+        LOG_LEVEL="DEBUG",
+        LOG_FORMAT="json",
+        SPOTIFY_CLIENT_SECRET=CLIENT_SECRET,
     )
+    web_log = tmp_path / "web.log"
+    session = {"sessionid": client.cookies["sessionid"].value}
+    with (
+        web_server(env, web_log, quiet=True) as base,
+        httpx.Client(base_url=base, cookies=session, timeout=10) as browser,
+    ):
+        assert browser.get(media_url, headers={"Range": "bytes=0-99"}).status_code == 206
+        assert httpx.get(base + media_url, timeout=10).status_code == 403  # no session
+        wrong = f"/media/tracks/{track.pk + 1}?{media_url.split('?')[1]}"
+        assert browser.get(wrong).status_code == 403
+        assert browser.get("/recent/").status_code == 200
     client.post("/accounts/logout/")
 
     # httpx is not Encore's: it is this test's browser (driving the simulator's consent page),
     # whose DEBUG lines show the redirect back with the code. Only our handler's output has them.
     raw = "\n".join(text for name, text in records if not name.startswith(("httpx", "httpcore")))
-    written = output.getvalue()
+    daphne_output = web_log.read_text()
+    written = output.getvalue() + daphne_output
     # The flow really was logged, at DEBUG, by the libraries too.
     assert {"urllib3.connectionpool", "encore.access", "django.request"} <= {
         name for name, _ in records
     }
-    assert "/media/tracks/" in written
+    assert "/spotify/callback" in written
+    assert '"level": "DEBUG", "logger": "daphne' in daphne_output
+    assert '"path": "/recent/"' in daphne_output
     # spotipy logs each request's headers at DEBUG: redacted where it logs them.
     assert any(n == "spotipy.client" and "Bearer [redacted]" in text for n, text in records)
-    assert "/spotify/callback" in written
     for secret in secrets:
         assert secret not in raw, f"a secret reached a log record: {secret[:4]}…"
         assert secret not in written, f"a secret reached the log output: {secret[:4]}…"
