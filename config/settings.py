@@ -429,13 +429,49 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# --- Logging -------------------------------------------------------------------------------
+# --- Operations: logs, request ids, metrics ------------------------------------------------
+# Every request gets an id (X-Request-ID in, or a new one; returned in the response) that its log
+# lines carry; a Celery task's lines carry the task id. First, so that it covers everything.
+MIDDLEWARE = ["ops.middleware.request_id", *MIDDLEWARE]
+INSTALLED_APPS = [*INSTALLED_APPS, "ops"]
+# json: one JSON object per line (production, for log collectors); plain: readable lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ConfigError("LOG_FORMAT must be json or plain")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # spotipy logs every 4xx/5xx as an error; Encore maps each one to what it means and logs that.
-    "loggers": {"spotipy.client": {"level": "CRITICAL"}},
+    "filters": {
+        "context": {"()": "ops.logs.LogContext"},
+        # The safety net: tokens, codes and keys that reach a log line anyway are replaced.
+        "redact": {"()": "ops.logs.RedactSecrets"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact", "context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # spotipy logs every 4xx/5xx as an error (Encore maps each one to what it means and logs
+        # that), and at DEBUG each request's headers, the access token among them: redacted at
+        # the source too, for handlers other than ours.
+        "spotipy.client": {"level": "CRITICAL", "filters": ["redact"]},
+        # SQL with its parameters (DEBUG=True only) holds session keys and password hashes.
+        "django.db.backends": {"level": "INFO"},
+        # Django's own handlers (runserver's request lines, whole URLs with their tokens, and
+        # console output under DEBUG) would bypass the redaction: everything goes through ours.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+    },
 }
+# /metrics (Prometheus) answers a request bearing this token (Authorization: Bearer …) or a
+# staff user; without a token set it answers 404 to everyone else.
+METRICS_TOKEN = secret(env, "METRICS_TOKEN", default="")

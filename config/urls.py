@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("scrobbler.urls")),
     path("", include("imports.urls")),
     path("", include("playback.urls")),
+    path("", include("ops.urls")),
 ]
 
 if settings.SPOTIFY_SIMULATOR:  # the bundled Spotify simulator (demo mode, tests, benchmarks)

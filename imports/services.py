@@ -30,7 +30,8 @@ from imports.matching import batches, match_batch, plays_refine, track_ids
 from imports.models import Import, ImportBatch
 from imports.parsing import ExportError, Listens
 from imports.reading import prepare
-from imports.writes import plays_write
+from imports.writes import plays_by_source, plays_write
+from ops.counters import IMPORT_ROWS, PLAYS_RECORDED, counters_add
 from scrobbler import tasks as scrobbler_tasks
 from scrobbler.dedupe import moment_of
 from scrobbler.models import User
@@ -288,6 +289,15 @@ def _import_batch(
                     added_counted=outcome.new_counted,
                     already=outcome.already - len(outcome.refine),
                     refined=len(outcome.refine),
+                )
+                counters_add(
+                    {
+                        (IMPORT_ROWS, ""): len(rows),
+                        **{
+                            (PLAYS_RECORDED, source): count
+                            for source, count in plays_by_source(listens, outcome.new).items()
+                        },
+                    }
                 )
             return
         except IntegrityError:

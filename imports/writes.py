@@ -43,6 +43,12 @@ def plays_write(*, user_id: int, listens: Listens, rows: np.ndarray, track_ids: 
         _insert(user_id, listens, rows, track_ids)
 
 
+def plays_by_source(listens: Listens, rows: np.ndarray) -> dict[str, int]:
+    """How many of the listens at `rows` are of each play source."""
+    codes = np.bincount(listens.arrays().flags[rows] >> 2, minlength=len(SOURCES))
+    return {source: int(count) for source, count in zip(SOURCES, codes, strict=False) if count}
+
+
 def _copy(user_id: int, listens: Listens, rows: np.ndarray, track_ids: np.ndarray) -> None:
     columns = listens.arrays()
     flags = columns.flags[rows]

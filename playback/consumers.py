@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
+from ops.realtime import realtime_client_joined, realtime_client_left
 from playback.events import Event, user_group
 from playback.snapshot import session_snapshot
 
@@ -94,6 +95,7 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
         await layer.group_add(user_group(user_id), channel)
         latest = Latest()
         follower = asyncio.create_task(_follow(channel, latest))
+        await realtime_client_joined()
         try:
             yield b"retry: 2000\n\n"
             yield _sse("snapshot", await _snapshot(user_id=user_id))
@@ -105,6 +107,7 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
                 yield _sse("change", event) if event is not None else b": ping\n\n"
         finally:
             follower.cancel()
+            await realtime_client_left()
             await layer.group_discard(user_group(user_id), channel)
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
@@ -125,11 +128,13 @@ class PlaybackConsumer(AsyncJsonWebsocketConsumer):
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await realtime_client_joined()
         snapshot = await _snapshot(user_id=user.pk)
         await self.send_json({"event": "snapshot", "data": snapshot})
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
+            await realtime_client_left()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def playback_event(self, message: dict[str, Any]) -> None:

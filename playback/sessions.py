@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ops.counters import PLAYS_RECORDED, counters_add
 from playback.events import EventType, event_publish_on_commit
 from playback.models import ControlRequest, Device, LibraryFile, PlaybackSession
 from scrobbler import tasks as scrobbler_tasks
@@ -169,6 +170,7 @@ def listen_finish(session: PlaybackSession, now: datetime) -> Play | None:
     if not created:
         return None
     rollups_mark(user_id=session.user_id, since=now, until=now)
+    counters_add({(PLAYS_RECORDED, Play.Source.LOCAL.value): 1})
     user_id = session.user_id
     transaction.on_commit(lambda: scrobbler_tasks.rollups_refresh.delay(user_id), robust=True)
     return play

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from imports import services as import_services
 from imports.models import Import
+from playback.models import Device, PlaybackSession, QueueItem
 from scrobbler import tasks
-from scrobbler.models import PollMode, SpotifyAccount, User
+from scrobbler.models import Play, Playlist, PollMode, SpotifyAccount, TrackLike, User
 
 # Not places: the server's own zone (which differs between machines) and tzdata's placeholder.
 _NOT_ZONES = frozenset({"localtime", "Factory"})
@@ -81,6 +82,21 @@ def spotify_polling_pause(*, user: User, paused: bool) -> bool:
     if not paused:
         fields["next_poll_at"] = timezone.now()
     return bool(SpotifyAccount.objects.filter(user=user).update(**fields))
+
+
+def account_contents(*, user: User) -> list[tuple[str, int]]:
+    """What deleting the user deletes, as (what, how many): for a confirmation page. The
+    dashboard's rollups, derived from the plays, go too."""
+    return [
+        ("plays", Play.objects.filter(user=user).count()),
+        ("imports, with their uploaded files", Import.objects.filter(user=user).count()),
+        ("Spotify link and its tokens", SpotifyAccount.objects.filter(user=user).count()),
+        ("playlists", Playlist.objects.filter(user=user).count()),
+        ("liked tracks", TrackLike.objects.filter(user=user).count()),
+        ("devices", Device.objects.filter(user=user).count()),
+        ("playback sessions", PlaybackSession.objects.filter(user=user).count()),
+        ("queued tracks", QueueItem.objects.filter(user=user).count()),
+    ]
 
 
 @transaction.atomic

@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
+from playback.library import library_scan_queue
+from scrobbler import account as account_service
 from scrobbler import registration
 from scrobbler.models import (
     INVITE_DAYS,
@@ -26,11 +33,185 @@ from scrobbler.models import (
 )
 from scrobbler.spotify import accounts
 
+# --- Polling controls, shared by the users' and the Spotify links' pages -------------------------
+
+
+def polling_pause(accounts_: QuerySet[SpotifyAccount]) -> int:
+    return accounts_.update(polling_paused=True)
+
+
+def polling_resume(accounts_: QuerySet[SpotifyAccount]) -> int:
+    """Resumed accounts are due at once, so recording starts with the next poll."""
+    return accounts_.update(polling_paused=False, next_poll_at=timezone.now())
+
+
+def polling_sync_now(accounts_: QuerySet[SpotifyAccount]) -> int:
+    """Due now on both endpoints, backoff ended: the poller takes them within a second."""
+    now = timezone.now()
+    return accounts_.update(next_poll_at=now, realtime_due_at=now, history_due_at=now)
+
+
+# --- Users -----------------------------------------------------------------------------------
+
+
+class SpotifyLinkFilter(admin.SimpleListFilter):
+    title = "Spotify link"
+    parameter_name = "spotify"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        return [
+            ("active", "Linked, not paused"),
+            ("paused", "Polling paused"),
+            ("failing", "Failing polls"),
+            ("needs_relink", "Needs re-linking"),
+            ("none", "Not linked"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        active = Q(spotify_account__status=SpotifyAccount.Status.ACTIVE)
+        match self.value():
+            case "active":
+                return queryset.filter(active, spotify_account__polling_paused=False)
+            case "paused":
+                return queryset.filter(spotify_account__polling_paused=True)
+            case "failing":
+                return queryset.filter(active, spotify_account__failure_count__gt=0)
+            case "needs_relink":
+                return queryset.filter(spotify_account__status=SpotifyAccount.Status.NEEDS_RELINK)
+            case "none":
+                return queryset.filter(spotify_account__isnull=True)
+        return queryset
+
+
+def _link(user: User) -> SpotifyAccount | None:
+    try:
+        return user.spotify_account  # selected with the user: no query
+    except SpotifyAccount.DoesNotExist:
+        return None
+
 
 @admin.register(User)
 class EncoreUserAdmin(UserAdmin[User]):
+    """Users with their Spotify link and its polling; deleting one deletes all their data."""
+
     readonly_fields = ("public_id",)
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Encore", {"fields": ("public_id",)}))
+    list_display = (
+        "username",
+        "email",
+        "is_staff",
+        "spotify_link",
+        "spotify_expires",
+        "poll_mode",
+        "last_poll",
+        "failure",
+    )
+    list_filter = (
+        SpotifyLinkFilter,
+        "spotify_account__poll_mode",
+        "spotify_account__failure_kind",
+        "is_staff",
+        "is_active",
+    )
+    list_select_related = ("spotify_account",)
+    actions = (
+        "pause_polling",
+        "resume_polling",
+        "sync_now",
+        "rescan_library",
+        "delete_with_all_data",
+    )
+
+    @admin.display(description="Spotify", ordering="spotify_account__status")
+    def spotify_link(self, user: User) -> str:
+        link = _link(user)
+        if link is None:
+            return "—"
+        state = link.get_status_display()
+        return f"{state}, paused" if link.polling_paused else state
+
+    @admin.display(description="Spotify access ends", ordering="spotify_account__consented_at")
+    def spotify_expires(self, user: User) -> datetime | None:
+        link = _link(user)
+        return accounts.refresh_token_expires_at(link) if link else None
+
+    @admin.display(description="Polling", ordering="spotify_account__poll_mode")
+    def poll_mode(self, user: User) -> str:
+        link = _link(user)
+        return link.get_poll_mode_display() if link else "—"
+
+    @admin.display(description="Last poll", ordering="spotify_account__last_poll_at")
+    def last_poll(self, user: User) -> datetime | None:
+        link = _link(user)
+        return link.last_poll_at if link else None
+
+    @admin.display(description="Failing", ordering="spotify_account__failure_count")
+    def failure(self, user: User) -> str:
+        link = _link(user)
+        if link is None or not link.failure_count:
+            return ""
+        return f"{link.get_failure_kind_display()}, {link.failure_count} in a row: {link.last_error[:80]}"
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        found = super().get_actions(request)
+        # Django's own bulk delete would leave the users' uploaded files behind.
+        found.pop("delete_selected", None)
+        return found
+
+    def _links(self, users: QuerySet[User]) -> QuerySet[SpotifyAccount]:
+        return SpotifyAccount.objects.filter(user__in=users)
+
+    @admin.action(description="Pause polling Spotify")
+    def pause_polling(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = polling_pause(self._links(queryset))
+        self.message_user(request, f"Paused polling of {count} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume polling Spotify")
+    def resume_polling(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = polling_resume(self._links(queryset))
+        self.message_user(request, f"Resumed polling of {count} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Sync with Spotify now (also ends any backoff)")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = polling_sync_now(self._links(queryset))
+        self.message_user(
+            request, f"{count} account(s) will be polled within seconds.", messages.SUCCESS
+        )
+
+    @admin.action(description="Re-scan the music library (shared by all users)")
+    def rescan_library(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        library_scan_queue()
+        self.message_user(request, "Library scan queued: a worker runs it.", messages.SUCCESS)
+
+    @admin.action(
+        description="Delete with all their data (plays, imports, devices…)",
+        permissions=["delete"],
+    )
+    def delete_with_all_data(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> TemplateResponse | None:
+        users = list(queryset.order_by("username"))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Delete users with all their data?",
+                "opts": self.model._meta,
+                "users": [(user, account_service.account_contents(user=user)) for user in users],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/scrobbler/user/delete_all_data.html", context)
+        self.log_deletions(request, queryset)
+        for user in users:
+            account_service.account_delete(user=user)
+        self.message_user(
+            request, f"Deleted {len(users)} user(s) and all their data.", messages.SUCCESS
+        )
+        return None
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        account_service.account_delete(user=obj)  # the user's files too, not only the rows
 
 
 @admin.register(Artist)
@@ -63,19 +244,72 @@ class TrackAdmin(admin.ModelAdmin[Track]):
 
 @admin.register(Play)
 class PlayAdmin(admin.ModelAdmin[Play]):
-    list_display = ("ended_at", "user", "track", "ms_played", "source", "counted", "skipped")
+    list_display = (
+        "ended_at",
+        "user",
+        "track",
+        "artists",
+        "ms_played",
+        "source",
+        "counted",
+        "skipped",
+    )
     list_filter = ("source", "counted", "skipped")
-    search_fields = ("user__username", "track__name", "track__uri")
+    search_fields = ("user__username", "track__name", "track__artists__name", "track__uri")
     list_select_related = ("user", "track")
-    raw_id_fields = ("track",)
+    raw_id_fields = ("user", "track")
     date_hierarchy = "ended_at"
+    # Counting millions of plays for "N total" on every page view is not worth its time.
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Play]:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("track__artists", queryset=Artist.objects.order_by("trackartist"))
+            )
+        )
+
+    @admin.display(description="Artists")
+    def artists(self, play: Play) -> str:
+        return ", ".join(artist.name for artist in play.track.artists.all())
 
 
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin[JobRun]):
-    list_display = ("created_at", "kind", "status", "started_at", "finished_at")
-    list_filter = ("kind", "status")
+    """Background work (library scans, worker checks) with how long it took and how it went."""
+
+    list_display = ("created_at", "kind", "status", "started_at", "duration", "outcome")
+    list_filter = ("kind", "status", "created_at")
     readonly_fields = ("created_at",)
+    date_hierarchy = "created_at"
+    change_list_template = "admin/scrobbler/jobrun/change_list.html"
+
+    @admin.display(description="Duration")
+    def duration(self, job: JobRun) -> str:
+        seconds = job.duration_seconds
+        return "" if seconds is None else f"{seconds:.1f} s"
+
+    @admin.display(description="Outcome")
+    def outcome(self, job: JobRun) -> str:
+        error = job.details.get("error") if isinstance(job.details, dict) else None
+        return f"{job.status}: {error}" if error else job.status
+
+    def get_urls(self) -> list[URLPattern]:
+        scan = path(
+            "scan-library/",
+            self.admin_site.admin_view(require_POST(self.scan_library_view)),
+            name="scrobbler_jobrun_scan_library",
+        )
+        return [scan, *super().get_urls()]
+
+    def scan_library_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        library_scan_queue()
+        self.message_user(request, "Library scan queued: a worker runs it.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:scrobbler_jobrun_changelist"))
 
 
 @admin.register(SpotifyAccount)
@@ -123,18 +357,17 @@ class SpotifyAccountAdmin(admin.ModelAdmin[SpotifyAccount]):
 
     @admin.action(description="Pause polling")
     def pause_polling(self, request: HttpRequest, queryset: QuerySet[SpotifyAccount]) -> None:
-        count = queryset.update(polling_paused=True)
+        count = polling_pause(queryset)
         self.message_user(request, f"Paused polling of {count} account(s).", messages.SUCCESS)
 
     @admin.action(description="Resume polling")
     def resume_polling(self, request: HttpRequest, queryset: QuerySet[SpotifyAccount]) -> None:
-        count = queryset.update(polling_paused=False)
+        count = polling_resume(queryset)
         self.message_user(request, f"Resumed polling of {count} account(s).", messages.SUCCESS)
 
     @admin.action(description="Poll now (also ends any backoff)")
     def poll_now(self, request: HttpRequest, queryset: QuerySet[SpotifyAccount]) -> None:
-        now = timezone.now()
-        count = queryset.update(next_poll_at=now, realtime_due_at=now, history_due_at=now)
+        count = polling_sync_now(queryset)
         self.message_user(
             request, f"{count} account(s) will be polled within seconds.", messages.SUCCESS
         )

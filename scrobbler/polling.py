@@ -7,12 +7,14 @@ every worker: the account is simply not due before then.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import queue
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from ops.counters import PLAYS_RECORDED, PollTally, counters_add
 from scrobbler.catalog import catalog_upsert, track_entry
 from scrobbler.dedupe import moment_of
 from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount, User
@@ -42,6 +45,7 @@ from scrobbler.tracking import DetectedPlay, Observation, Tracker
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(seconds=60)
+NOT_POLLABLE = "not pollable"  # paused or unlinked since it was claimed: no poll was made
 # recently-played lists plays late (several tracks behind), so each history poll looks back this
 # far before the newest play already seen; the unique constraint drops what was already stored.
 HISTORY_LOOKBACK = timedelta(hours=2)
@@ -146,9 +150,12 @@ def poll_accounts(
     if not accounts:
         return []
     threads = min(concurrency or settings.POLL_CONCURRENCY, len(accounts))
-    if threads <= 1:  # in the caller's thread, and its transaction
-        return [_poll_one(account, force=force) for account in accounts]
     outcomes: list[PollOutcome] = []
+    if threads <= 1:  # in the caller's thread, and its transaction
+        tally = PollTally()
+        outcomes = [_poll_one(account, force=force, tally=tally) for account in accounts]
+        tally.flush()
+        return outcomes
 
     def feed(work: queue.Queue[SpotifyAccount | int]) -> None:
         for account in accounts:
@@ -171,6 +178,7 @@ def _poll_with_threads(
     work: queue.Queue[SpotifyAccount | int] = queue.Queue()
     stop = threading.Event()
     polls = 0
+    tally = PollTally()
 
     def worker() -> None:
         nonlocal polls
@@ -180,7 +188,7 @@ def _poll_with_threads(
                     account = work.get(timeout=idle_sleep)
                 except queue.Empty:
                     continue
-                outcome = _poll_one(account, force=force)
+                outcome = _poll_one(account, force=force, tally=tally)
                 polls += 1
                 if on_outcome is not None:
                     on_outcome(outcome)
@@ -188,20 +196,26 @@ def _poll_with_threads(
             connection.close()  # each thread opened its own
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="poll") as pool:
-        futures = [pool.submit(worker) for _ in range(threads)]
+        # Each thread in a copy of this context: its log lines carry the task's id.
+        futures = [pool.submit(contextvars.copy_context().run, worker) for _ in range(threads)]
         try:
             feed(work)
         finally:
             stop.set()
             for future in futures:
                 future.result()
+            tally.flush()
     return polls
 
 
-def _poll_one(account: SpotifyAccount | int, *, force: bool) -> PollOutcome:
+def _poll_one(account: SpotifyAccount | int, *, force: bool, tally: PollTally) -> PollOutcome:
     if isinstance(account, SpotifyAccount):
-        return poll_account(account_id=account.pk, claimed=account, force=force)
-    return poll_account(account_id=account, force=force)
+        outcome = poll_account(account_id=account.pk, claimed=account, force=force)
+    else:
+        outcome = poll_account(account_id=account, force=force)
+    if outcome.failure != NOT_POLLABLE:
+        tally.add(outcome.failure)
+    return outcome
 
 
 def poll_account(
@@ -215,7 +229,7 @@ def poll_account(
     account = claimed or SpotifyAccount.objects.filter(pk=account_id).first()
     if account is None or account.status != SpotifyAccount.Status.ACTIVE or account.polling_paused:
         SpotifyAccount.objects.filter(pk=account_id).update(claimed_until=None)
-        return PollOutcome(account_id, ok=False, failure="not pollable")
+        return PollOutcome(account_id, ok=False, failure=NOT_POLLABLE)
     now = timezone.now()
     due_at = account.next_poll_at
     realtime = account.poll_mode != PollMode.HISTORY and (force or account.realtime_due_at <= now)
@@ -459,4 +473,5 @@ def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
     if new:
         ends = [p.ended_at for p in new]
         rollups_mark(user_id=user_id, since=min(ends), until=max(ends))
+        counters_add(Counter((PLAYS_RECORDED, p.source) for p in new))
     return len(new)

@@ -83,12 +83,15 @@ def running(
 
 
 @contextmanager
-def web_server(env: Mapping[str, str], log: Path, *, port: int | None = None) -> Iterator[str]:
+def web_server(
+    env: Mapping[str, str], log: Path, *, port: int | None = None, quiet: bool = False
+) -> Iterator[str]:
     """daphne serving config.asgi (on a free port unless given); yields its base URL once
-    /healthz answers."""
+    /healthz answers. `quiet`: without daphne's access log, as the Procfile runs it."""
     port = port or free_port()
     args = [
         str(BIN / "daphne"),
+        *(["-v", "0"] if quiet else []),
         "--bind",
         "127.0.0.1",
         "--port",
