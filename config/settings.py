@@ -470,6 +470,8 @@ LOGGING = {
         # console output under DEBUG) would bypass the redaction: everything goes through ours.
         "django": {"handlers": [], "propagate": True},
         "django.server": {"handlers": [], "propagate": True},
+        # django-axes says every sign-in and every reset at INFO: lockouts are warnings.
+        "axes": {"level": "WARNING"},
     },
 }
 # /metrics (Prometheus) answers a request bearing this token (Authorization: Bearer …) or a

@@ -43,8 +43,9 @@ PUBLIC = {
 }
 # The bundled Spotify simulator (demo mode only): a stand-in for Spotify's own public services.
 PUBLIC_NAMESPACES = {"spotify_sim"}
-# Staff only (everything under the admin is too, except its sign-in and sign-out).
-STAFF = {"system-status", "worker-check"}
+# Staff only (everything under the admin is too, except its sign-in and sign-out); /metrics also
+# answers a bearer METRICS_TOKEN, and 404 to everyone else.
+STAFF = {"system-status", "worker-check", "metrics"}
 # The victim may get 404 from these with the values below, for a reason that is not access.
 OWNER_MAY_404 = {"library-cover": "this test's library has no cover images"}
 MARKERS = ("victim", "Secret phone", "secret-export")
@@ -225,11 +226,12 @@ def test_every_url_refuses_what_it_must(fx: Fixture) -> None:
         Device.objects.filter(user=fx.victim).count(),
     )
     assert User.objects.filter(pk=fx.intruder.pk).exists()
-    # The walk covered the site, the API, the imports and the admin.
+    # The walk covered the site, the API, the imports and the admin. (Audio, /media/tracks/<id>,
+    # is answered in front of the URLconf by playback.media_app: tests/playback/test_media_http.py
+    # requests it anonymously, with other users' and stale tokens, over real HTTP.)
     for key in (
         "import-detail",
         "api-session-control",
-        "media-track",
         "admin:index",
         "admin-login",
     ):
