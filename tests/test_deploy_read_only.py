@@ -28,6 +28,9 @@ awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r target; do
   case "$target" in /tmp|/tmp/*|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
   mount -o remount,bind,ro "$target" 2>/dev/null || true
 done
+# The code may itself live under /tmp (a CI clone): read-only too, as in the image.
+mount --bind "$ENCORE_CODE" "$ENCORE_CODE"
+mount -o remount,bind,ro "$ENCORE_CODE"
 if touch "$ENCORE_CODE/.read-only-probe" 2>/dev/null; then
   echo "the code folder is still writable" >&2
   exit 97
