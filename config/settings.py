@@ -285,6 +285,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Each periodic task expires just before its next run, so a backlog never piles up.
 POLL_TICK_SECONDS = env.float("POLL_TICK_SECONDS", default=1.0)
+# Polling is recorded as one JobRun per minute; housekeeping deletes those older than this.
+JOB_RUN_POLLS_DAYS = env.int("JOB_RUN_POLLS_DAYS", default=14)
 # The public global stats are recomputed this often, in the background (scrobbler.global_stats).
 GLOBAL_STATS_SECONDS = env.float("GLOBAL_STATS_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -303,7 +305,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 600.0,
         "options": {"expires": 540.0},
     },
-    # Dashboard rollups a crash left stale, or changed by another user's merged tracks.
+    # Dashboard rollups a crash left stale, or changed by another user's merged tracks; polling's
+    # JobRuns older than JOB_RUN_POLLS_DAYS.
     "rollups-housekeeping": {
         "task": "scrobbler.rollups_housekeeping",
         "schedule": 60.0,

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from imports.writes import plays_by_source, plays_write
 from ops.counters import IMPORT_ROWS, PLAYS_RECORDED, counters_add
 from scrobbler import tasks as scrobbler_tasks
 from scrobbler.dedupe import moment_of
-from scrobbler.models import User
+from scrobbler.models import JobRun, User
 from scrobbler.sql import long_queries
 
 log = logging.getLogger(__name__)
@@ -98,15 +99,22 @@ def _uploads(imp: Import) -> list[tuple[str, Path]]:
     return [(f["name"], Path(f["path"])) for f in imp.files]
 
 
-def _finish(imp: Import, *, status: str, error: str = "", **fields: Any) -> None:
-    Import.objects.filter(pk=imp.pk).update(
-        status=status,
-        error=error,
-        claimed_by="",
-        claimed_until=None,
-        finished_at=timezone.now() if status != Import.Status.READY else None,
-        **fields,
-    )
+def _finish(
+    imp: Import, *, status: str, error: str = "", run: RunRecord | None = None, **fields: Any
+) -> None:
+    # With its run's record in one transaction: a worker dying in between cannot leave the run
+    # "running" for an import that nothing will resume.
+    with transaction.atomic():
+        Import.objects.filter(pk=imp.pk).update(
+            status=status,
+            error=error,
+            claimed_by="",
+            claimed_until=None,
+            finished_at=timezone.now() if status != Import.Status.READY else None,
+            **fields,
+        )
+        if run is not None:
+            run.end(error=error)
     if status != Import.Status.READY:
         import_files_remove(imp)
     imp.refresh_from_db()
@@ -187,17 +195,76 @@ class LostClaim(Exception):
     """Another worker took the job over (this one stalled past its lease)."""
 
 
+@dataclass
+class RunRecord:
+    """The JobRun of one worker's run of an import, and the batches this run committed."""
+
+    job: JobRun
+    batches: list[ImportBatch] = field(default_factory=list)  # appended to by writer threads
+
+    @classmethod
+    def start(cls, imp: Import) -> RunRecord:
+        now = timezone.now()
+        # We hold the claim now: a run of this import still marked running is a worker's that
+        # lost it (it died, or stalled past its lease and fails at its next renewal).
+        for lost in JobRun.objects.filter(
+            kind=JobRun.Kind.IMPORT,
+            status=JobRun.Status.RUNNING,
+            details__import=str(imp.public_id),
+        ):
+            lost.status, lost.finished_at = JobRun.Status.FAILED, now
+            lost.details = {**lost.details, "error": "worker lost"}
+            lost.save(update_fields=["status", "finished_at", "details"])
+        job = JobRun.objects.create(
+            kind=JobRun.Kind.IMPORT,
+            status=JobRun.Status.RUNNING,
+            started_at=now,
+            details={"import": str(imp.public_id), "attempt": imp.attempts},
+        )
+        return cls(job)
+
+    def end(self, *, error: str = "") -> None:
+        rows = sum(batch.rows for batch in self.batches)
+        imported = sum(batch.added for batch in self.batches)
+        self.job.status = JobRun.Status.FAILED if error else JobRun.Status.SUCCEEDED
+        self.job.finished_at = timezone.now()
+        self.job.details = {
+            **self.job.details,
+            "rows": rows,
+            "imported": imported,
+            "skipped": rows - imported,  # already in Encore (some made more precise)
+            **({"error": error[:500]} if error else {}),
+        }
+        self.job.save(update_fields=["status", "finished_at", "details"])
+
+
 def import_run(*, import_id: int, progress: Progress | None = None) -> Import | None:
     """Import a confirmed job: every batch not committed yet, `settings.IMPORT_WRITERS` at a
-    time (each on its own database connection), then the totals."""
+    time (each on its own database connection), then the totals. Each run is a JobRun."""
     token = _claim(import_id, status=Import.Status.QUEUED, to=Import.Status.IMPORTING)
     if token is None:
         return None
     imp = Import.objects.get(pk=import_id)
+    run = RunRecord.start(imp)
+    try:
+        return _import_claimed(imp, token, run, progress)
+    except LostClaim:
+        log.warning("import %s was taken over by another worker", imp.pk)
+        run.end(error="another worker took the import over")
+        return None
+    except Exception as exc:
+        run.end(error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _import_claimed(
+    imp: Import, token: str, run: RunRecord, progress: Progress | None
+) -> Import | None:
     if imp.attempts > MAX_ATTEMPTS:
         # Workers took it up again and again and it never finished: a crash that recurs.
         _finish(
             imp,
+            run=run,
             status=Import.Status.FAILED,
             error=f"The import stopped {MAX_ATTEMPTS} times without finishing, after "
             f"{imp.rows_done:,} of {imp.rows_total:,} listens; importing the same files again "
@@ -207,7 +274,7 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
     try:
         prepared = prepare(_uploads(imp), now=imp.created_at)
     except ExportError as error:  # the files changed since they were analysed
-        _finish(imp, status=Import.Status.FAILED, error=str(error))
+        _finish(imp, run=run, status=Import.Status.FAILED, error=str(error))
         return imp
     with transaction.atomic(), long_queries():
         ids, _ = track_ids(prepared.listens, create=True)
@@ -216,19 +283,17 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
     pending = [b for b in batches(listens.arrays().ended[order], 0) if b[0] not in committed]
 
     def write(batch: tuple[int, int]) -> None:
-        _import_batch(imp, listens, order, batch, ids)
+        written = _import_batch(imp, listens, order, batch, ids)
+        if written is not None:
+            run.batches.append(written)
 
-    try:
-        _renew(imp, token)  # reading took a while: keep the job before the first batch
-        for _ in _each_done(write, pending):
-            rows_done = imp.batches.aggregate(rows=Sum("rows", default=0))["rows"]
-            _renew(imp, token, rows_done=rows_done)
-            imp.rows_done = rows_done
-            if progress is not None:
-                progress(imp)
-    except LostClaim:
-        log.warning("import %s was taken over by another worker", imp.pk)
-        return None
+    _renew(imp, token)  # reading took a while: keep the job before the first batch
+    for _ in _each_done(write, pending):
+        rows_done = imp.batches.aggregate(rows=Sum("rows", default=0))["rows"]
+        _renew(imp, token, rows_done=rows_done)
+        imp.rows_done = rows_done
+        if progress is not None:
+            progress(imp)
     totals = imp.batches.aggregate(
         added=Sum("added", default=0),
         added_counted=Sum("added_counted", default=0),
@@ -236,7 +301,7 @@ def import_run(*, import_id: int, progress: Progress | None = None) -> Import | 
         refined=Sum("refined", default=0),
     )
     result = {**totals, "repeated": prepared.repeated, "not_played": dict(prepared.not_played)}
-    _finish(imp, status=Import.Status.DONE, result=result, rows_done=len(order))
+    _finish(imp, run=run, status=Import.Status.DONE, result=result, rows_done=len(order))
     # The dashboard catches up in a worker (a minute for a million plays); it says so meanwhile.
     user_id = imp.user_id
     # robust: a broker hiccup must not fail a finished import (housekeeping catches up instead).
@@ -270,18 +335,19 @@ def _each_done(
 
 def _import_batch(
     imp: Import, listens: Listens, order: np.ndarray, batch: tuple[int, int], ids: np.ndarray
-) -> None:
+) -> ImportBatch | None:
+    """Write one batch; None if another worker already had."""
     first, stop = batch
     rows = order[first:stop]
     for attempt in range(3):
         if ImportBatch.objects.filter(job=imp, first_row=first).exists():
-            return  # written by a worker this one took the job over from
+            return None  # written by a worker this one took the job over from
         try:
             with transaction.atomic(), long_queries():
                 outcome = match_batch(imp.user_id, listens, rows, ids, {})
                 plays_write(user_id=imp.user_id, listens=listens, rows=outcome.new, track_ids=ids)
                 plays_refine(user_id=imp.user_id, listens=listens, refine=outcome.refine)
-                ImportBatch.objects.create(
+                written = ImportBatch.objects.create(
                     job=imp,
                     first_row=first,
                     rows=len(rows),
@@ -299,11 +365,12 @@ def _import_batch(
                         },
                     }
                 )
-            return
+            return written
         except IntegrityError:
             # A poll stored one of these listens between the match and the write: look again.
             if attempt == 2:
                 raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _lease_end() -> datetime:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ops.counters import PLAYS_RECORDED, PollTally, counters_add
+from scrobbler import jobruns
 from scrobbler.catalog import catalog_upsert, track_entry
 from scrobbler.dedupe import moment_of
 from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount, User
@@ -138,6 +139,25 @@ def poll_run(
         return _poll_with_threads(threads, feed, force=False, on_outcome=on_outcome)
     finally:
         connection.close()  # the claims' connection; the next run opens a fresh one
+
+
+def poll_tick(*, seconds: float, concurrency: int | None = None) -> int:
+    """One beat tick: `poll_run` for `seconds`, then the tick is added to its minute's JobRun
+    (one write per tick, counted in memory meanwhile). Returns how many polls were made."""
+    tick = jobruns.PollTick(started_at=timezone.now())
+
+    def count(outcome: PollOutcome) -> None:
+        if outcome.failure != NOT_POLLABLE:
+            tick.add(failure=outcome.failure, plays=outcome.plays_recorded)
+
+    try:
+        return poll_run(seconds=seconds, concurrency=concurrency, on_outcome=count)
+    except Exception:
+        tick.crashed = True
+        raise
+    finally:
+        tick.finished_at = timezone.now()
+        jobruns.poll_tick_record(tick)
 
 
 def poll_accounts(

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from scrobbler import demo, global_stats, metadata, playlists, polling, rollups, system
+from scrobbler import demo, global_stats, jobruns, metadata, playlists, polling, rollups, system
 from scrobbler.spotify.errors import SpotifyError
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ def worker_check(job_id: int) -> None:
 def poll_due() -> int:
     """Poll accounts as they fall due until just before the next tick (beat sends one every
     POLL_TICK_SECONDS), so polling is continuous without any task running for long."""
-    return polling.poll_run(seconds=settings.POLL_TICK_SECONDS * 0.9)
+    return polling.poll_tick(seconds=settings.POLL_TICK_SECONDS * 0.9)
 
 
 @shared_task(name="scrobbler.demo_link", ignore_result=True)
@@ -57,7 +57,9 @@ def rollups_refresh(user_id: int) -> bool:
 
 @shared_task(name="scrobbler.rollups_housekeeping", ignore_result=True)
 def rollups_housekeeping() -> int:
-    """Finish refreshes a crash interrupted, and those other users' merged tracks asked for."""
+    """Finish refreshes a crash interrupted, and those other users' merged tracks asked for;
+    delete polling's JobRuns older than JOB_RUN_POLLS_DAYS (this task runs every minute)."""
+    jobruns.poll_minutes_prune()
     return rollups.rollups_refresh_stale()
 
 

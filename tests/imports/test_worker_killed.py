@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from imports.models import Import, ImportBatch
-from scrobbler.models import Play, User
+from scrobbler.models import JobRun, Play, User
 from scrobbler.spotify.simulator.export import synthetic_export
 from tests.conftest import PASSWORD
 from tests.imports.importing import run_import, stored
@@ -105,3 +105,10 @@ def test_an_import_whose_worker_is_killed_ends_exactly_as_an_uninterrupted_one(
     reference = User.objects.get(username="reference")
     assert stored(alice) == stored(reference)
     assert not (tmp_path / "imports" / str(imp.public_id)).exists()  # the upload is deleted
+    # The killed worker's run, found still "running" when the import resumed, and the run that
+    # finished it.
+    runs = JobRun.objects.filter(kind=JobRun.Kind.IMPORT, details__import=str(imp.public_id))
+    lost, resumed = runs.order_by("pk")
+    assert (lost.status, lost.details["error"]) == (JobRun.Status.FAILED, "worker lost")
+    assert resumed.status == JobRun.Status.SUCCEEDED
+    assert 0 < resumed.details["rows"] < whole.rows_total

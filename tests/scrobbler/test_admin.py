@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -313,7 +314,7 @@ def test_job_runs_show_duration_and_outcome_with_filters(admin_client_: Client) 
     url = reverse("admin:scrobbler_jobrun_changelist")
     page = admin_client_.get(url)
     assert "12.5 s" in page.text
-    assert "failed: MUSIC_ROOT is not a folder" in page.text
+    assert "error: MUSIC_ROOT is not a folder" in page.text
     assert "Re-scan the music library" in page.text
     scans = admin_client_.get(url, {"kind__exact": "library_scan"})
     assert [job.kind for job in scans.context["cl"].result_list] == ["library_scan"]
@@ -342,3 +343,51 @@ def test_plays_are_searchable_by_track_artist_and_user_without_n_plus_one(
         page = admin_client_.get(url)
     assert "Nina Simone" in page.text
     assert page.context["cl"].date_hierarchy == "ended_at"
+
+
+def test_staff_see_polls_and_imports_in_job_runs_with_a_constant_query_count(
+    client: Client, staff: User, django_assert_max_num_queries: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    from scrobbler import jobruns
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_jobrun"))
+    client.force_login(staff)
+    url = reverse("admin:scrobbler_jobrun_changelist")
+    start = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+    def add_runs(count: int) -> None:
+        for n in range(count):
+            moment = start + dt.timedelta(minutes=JobRun.objects.count())
+            jobruns.poll_tick_record(
+                jobruns.PollTick(
+                    started_at=moment,
+                    finished_at=moment + dt.timedelta(seconds=0.9),
+                    polled=40 + n,
+                    plays=2,
+                    failures=Counter({"network": 3}),
+                )
+            )
+            JobRun.objects.create(
+                kind=JobRun.Kind.IMPORT,
+                status=JobRun.Status.FAILED,
+                started_at=moment,
+                finished_at=moment + dt.timedelta(seconds=75),
+                details={"import": "x", "rows": 10, "imported": 4, "skipped": 6, "error": "boom"},
+            )
+
+    add_runs(2)
+    with CaptureQueriesContext(connection) as few:
+        page = client.get(url)
+    assert page.status_code == 200
+    assert "ticks 1; polled 40; plays 2; failures: network 3" in page.text
+    assert "rows 10; imported 4; skipped 6; error: boom" in page.text
+    assert "75.0 s" in page.text
+
+    add_runs(20)
+    with django_assert_max_num_queries(len(few)):
+        assert client.get(url).status_code == 200
+    polls = client.get(url, {"kind__exact": "polls", "status__exact": "succeeded"})
+    assert {job.kind for job in polls.context["cl"].result_list} == {"polls"}
+    assert len(polls.context["cl"].result_list) == 22
