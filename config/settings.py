@@ -265,6 +265,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "encore",  # apart from Celery's and Channels' keys in the same database
+            "OPTIONS": {"pool_class": "config.cache.ProcessConnectionPool"},
         }
     }
 else:
