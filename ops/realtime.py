@@ -24,6 +24,7 @@ KEY_SECONDS = 45
 _key = f"{KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
 _open = 0
 _refresher: asyncio.Task[None] | None = None
+_client: tuple[asyncio.AbstractEventLoop, Redis] | None = None
 
 
 def realtime_clients_here() -> int:
@@ -75,7 +76,17 @@ async def _refresh() -> None:
 
 async def _write() -> None:
     try:
-        async with Redis.from_url(settings.REDIS_URL) as redis:
-            await redis.set(_key, _open, ex=KEY_SECONDS)
+        await _redis().set(_key, _open, ex=KEY_SECONDS)
     except Exception:  # counting must never break a client's stream
         return
+
+
+def _redis() -> Redis:
+    """This event loop's client: every join and leave writes, and a thousand players joining at
+    once (after a restart) must not open a thousand connections. A client belongs to the loop
+    its connections were made on."""
+    global _client
+    loop = asyncio.get_running_loop()
+    if _client is None or _client[0] is not loop:
+        _client = (loop, Redis.from_url(settings.REDIS_URL))
+    return _client[1]
