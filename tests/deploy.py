@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bench.media import nginx_main_render, nginx_site_render
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_NGINX = ROOT / "deploy" / "nginx" / "compose.conf"
 NGINX = shutil.which("nginx")
@@ -62,6 +64,32 @@ def nginx_version() -> tuple[int, ...]:
     match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
     assert match, out
     return tuple(int(part) for part in match.groups())
+
+
+def site_nginx_render(
+    *,
+    prefix: Path,
+    upstream: str,
+    http_port: int,
+    https_port: int,
+    certificate: tuple[Path, Path],
+    static_root: Path,
+    music_root: Path,
+) -> Path:
+    """deploy/nginx/encore.conf as this machine's nginx can run it, over TLS with `certificate`
+    (as bench/media.py renders it: logs in `prefix`); returns the main configuration file."""
+    cert, key = certificate
+    site = nginx_site_render(
+        upstream=upstream,
+        music_root=music_root,
+        static_root=static_root,
+        log_dir=prefix,
+        listen=f"127.0.0.1:{http_port}",
+        tls=(f"127.0.0.1:{https_port}", cert, key),
+    )
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_main_render(prefix=prefix, http=site))
+    return conf
 
 
 def compose_nginx_render(

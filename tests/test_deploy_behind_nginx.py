@@ -19,9 +19,8 @@ import aiohttp
 import httpx
 import pytest
 
-from bench.media import nginx_main_render, nginx_site_render
 from tests.conftest import PASSWORD
-from tests.deploy import NGINX, certificate, compose_nginx_render, nginx_start
+from tests.deploy import NGINX, certificate, compose_nginx_render, nginx_start, site_nginx_render
 from tests.playback.flac import flac_write
 from tests.playback.test_media_http import catalogued, member
 from tests.playback.test_realtime import SseReader
@@ -59,28 +58,16 @@ def proxy(
         prefix.mkdir()
         http_port, https_port = free_port(), free_port()
         cert, key = certificate(tmp_path)
-        upstream_address = upstream.removeprefix("http://")
-        if request.param == "encore.conf":
-            site = nginx_site_render(
-                upstream=upstream_address,
-                music_root=music,
-                static_root=static_root,
-                log_dir=prefix,
-                listen=f"127.0.0.1:{http_port}",
-                tls=(f"127.0.0.1:{https_port}", cert, key),
-            )
-            conf = prefix / "nginx.conf"
-            conf.write_text(nginx_main_render(prefix=prefix, http=site))
-        else:
-            conf = compose_nginx_render(
-                prefix=prefix,
-                upstream=upstream_address,
-                http_port=http_port,
-                https_port=https_port,
-                certificate=(cert, key),
-                static_root=static_root,
-                music_root=music,
-            )
+        render = site_nginx_render if request.param == "encore.conf" else compose_nginx_render
+        conf = render(
+            prefix=prefix,
+            upstream=upstream.removeprefix("http://"),
+            http_port=http_port,
+            https_port=https_port,
+            certificate=(cert, key),
+            static_root=static_root,
+            music_root=music,
+        )
         proc = nginx_start(conf, prefix, https_port)
         try:
             trust = ssl.create_default_context(cafile=cert)

@@ -18,8 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from bench.media import nginx_main_render, nginx_site_render
-from tests.deploy import certificate
+from tests.deploy import certificate, site_nginx_render
 from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,16 +55,15 @@ def site(tmp_path: Path) -> Site:
         folder.mkdir()
     http_port, https_port, upstream_port = free_port(), free_port(), free_port()
     cert, key = certificate(tmp_path)
-    text = nginx_site_render(
+    conf = site_nginx_render(
+        prefix=prefix,
         upstream=f"127.0.0.1:{upstream_port}",
-        music_root=music,
+        http_port=http_port,
+        https_port=https_port,
+        certificate=(cert, key),
         static_root=static,
-        log_dir=prefix,
-        listen=f"127.0.0.1:{http_port}",
-        tls=(f"127.0.0.1:{https_port}", cert, key),
+        music_root=music,
     )
-    conf = prefix / "nginx.conf"
-    conf.write_text(nginx_main_render(prefix=prefix, http=text))
     return Site(conf, prefix, music, static, http_port, https_port, upstream_port, cert)
 
 
