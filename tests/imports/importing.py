@@ -29,6 +29,19 @@ def run_import(user: User, *paths: Path) -> Import:
     return imp
 
 
+def extended_listen(ts: str) -> dict[str, Any]:
+    """An Extended Streaming History record at `ts`: "Song" by "Artist", heard to its end."""
+    return {
+        "ts": ts,
+        "ms_played": 200_000,
+        "master_metadata_track_name": "Song",
+        "master_metadata_album_artist_name": "Artist",
+        "master_metadata_album_album_name": "Album",
+        "spotify_track_uri": "spotify:track:" + "A" * 22,
+        "reason_end": "trackdone",
+    }
+
+
 def write_json(path: Path, records: Any) -> Path:
     path.write_text(json.dumps(records))
     return path

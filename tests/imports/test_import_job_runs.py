@@ -12,26 +12,13 @@ from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from imports import services
 from imports.models import Import
 from scrobbler.models import JobRun, User
-from tests.imports.importing import analyse, run_import, write_json
+from tests.imports.importing import analyse, extended_listen, run_import, write_json
 
 pytestmark = pytest.mark.django_db
 
-URI = "spotify:track:" + "A" * 22
-
 
 def _listens(count: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "ts": f"2024-03-{1 + n // 60:02d}T10:{n % 60:02d}:00Z",
-            "ms_played": 200_000,
-            "master_metadata_track_name": "Song",
-            "master_metadata_album_artist_name": "Artist",
-            "master_metadata_album_album_name": "Album",
-            "spotify_track_uri": URI,
-            "reason_end": "trackdone",
-        }
-        for n in range(count)
-    ]
+    return [extended_listen(f"2024-03-{1 + n // 60:02d}T10:{n % 60:02d}:00Z") for n in range(count)]
 
 
 def _runs() -> list[JobRun]:

@@ -21,7 +21,7 @@ from playback import sessions
 from scrobbler import polling
 from scrobbler.models import Play, User
 from tests.factories import TrackFactory
-from tests.imports.importing import run_import, write_json
+from tests.imports.importing import extended_listen, run_import, write_json
 from tests.playback.test_sessions import at, device, in_library, play_track
 from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import sim_linked_account
@@ -123,18 +123,7 @@ def test_imports_count_rows_plays_and_jobs_by_state(
     alice: User, scrape: Scrape, tmp_path: Path, settings: Settings
 ) -> None:
     settings.IMPORT_DIR = tmp_path / "imports"
-    records = [
-        {
-            "ts": f"2024-03-0{day}T10:00:00Z",
-            "ms_played": 200_000,
-            "master_metadata_track_name": "Song",
-            "master_metadata_album_artist_name": "Artist",
-            "master_metadata_album_album_name": "Album",
-            "spotify_track_uri": "spotify:track:" + "A" * 22,
-            "reason_end": "trackdone",
-        }
-        for day in (1, 2, 3)
-    ]
+    records = [extended_listen(f"2024-03-0{day}T10:00:00Z") for day in (1, 2, 3)]
     account_data = [
         {"endTime": "2024-04-01 10:00", "artistName": "B", "trackName": "T", "msPlayed": 1}
     ]

@@ -25,6 +25,7 @@ from scrobbler import polling
 from scrobbler.models import SpotifyAccount, Track, User
 from scrobbler.spotify import accounts, crypto
 from tests.conftest import PASSWORD
+from tests.imports.importing import extended_listen
 from tests.playback.flac import flac_write
 from tests.processes import process_env, web_server
 from tests.scrobbler.simulator.conftest import Sim
@@ -179,19 +180,7 @@ def test_oauth_poll_import_and_playback_at_debug_leave_no_secret_in_any_log(
     }
 
     # An import of a small export, through the pages.
-    export = json.dumps(
-        [
-            {
-                "ts": "2024-03-01T10:00:40Z",
-                "ms_played": 200_000,
-                "master_metadata_track_name": "Song",
-                "master_metadata_album_artist_name": "Artist",
-                "master_metadata_album_album_name": "Album",
-                "spotify_track_uri": "spotify:track:" + "A" * 22,
-                "reason_end": "trackdone",
-            }
-        ]
-    ).encode()
+    export = json.dumps([extended_listen("2024-03-01T10:00:40Z")]).encode()
     with django_capture_on_commit_callbacks(execute=True):
         uploaded = client.post(
             "/imports/", {"files": SimpleUploadedFile("Streaming_History_Audio_2024.json", export)}
