@@ -450,6 +450,7 @@ LOGGING = {
         "context": {"()": "ops.logs.LogContext"},
         # The safety net: tokens, codes and keys that reach a log line anyway are replaced.
         "redact": {"()": "ops.logs.RedactSecrets"},
+        "no_connection_lines": {"()": "ops.logs.NoConnectionLines"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"},
@@ -474,6 +475,14 @@ LOGGING = {
         # console output under DEBUG) would bypass the redaction: everything goes through ours.
         "django": {"handlers": [], "propagate": True},
         "django.server": {"handlers": [], "propagate": True},
+        # The web server, uvicorn, sets up its loggers before it imports the application: here
+        # its handler (plain text, no redaction) is dropped and its lines go through ours, at
+        # LOG_LEVEL. Its access log stays off whatever its command line says: it has whole URLs
+        # and client addresses (encore.access is the access log), and so do its lines about each
+        # WebSocket connection.
+        "uvicorn": {"handlers": [], "propagate": True, "level": "NOTSET"},
+        "uvicorn.error": {"level": "NOTSET", "filters": ["no_connection_lines"]},
+        "uvicorn.access": {"handlers": [], "propagate": False},
         # django-axes says every sign-in and every reset at INFO: lockouts are warnings.
         "axes": {"level": "WARNING"},
     },
