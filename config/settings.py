@@ -128,7 +128,6 @@ MEDIA_TOKEN_RATE = env.str("MEDIA_TOKEN_RATE", default="60/m")
 
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -187,7 +186,7 @@ TEMPLATES = [
 
 # --- Database ------------------------------------------------------------------------------
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'encore.sqlite3'}"
-# Under daphne (ASGI) every request runs its database work on a thread of its own, so a connection
+# Over ASGI, Django runs each request's database work on a thread of its own, so a connection
 # kept open after a request is never reused (CONN_MAX_AGE 0), and a burst of requests (a
 # thousand players reconnecting after a restart) can open more connections than PostgreSQL
 # allows. DB_POOL_SIZE > 0 takes PostgreSQL connections from a pool of that many per process
