@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -69,14 +69,22 @@ def free_port() -> int:
 
 @contextmanager
 def running(
-    args: list[str], *, env: Mapping[str, str], log: Path
+    args: list[str], *, env: Mapping[str, str], log: Path, hurry: bool = False
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """Runs `args` for the block, then stops it with SIGTERM (SIGKILL 15 s later). `hurry`: a
+    web server still waiting for open connections half a second after SIGTERM gets SIGINT too,
+    uvicorn's force quit (Ctrl-C twice)."""
     with log.open("wb") as out:
         proc = subprocess.Popen(args, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
         try:
             yield proc
         finally:
             proc.send_signal(signal.SIGTERM)
+            if hurry:
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.5)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -97,9 +105,11 @@ def web_command(port: int) -> list[str]:
 @contextmanager
 def web_server(env: Mapping[str, str], log: Path, *, port: int | None = None) -> Iterator[str]:
     """The web server as the Procfile runs it (on a free port unless given); yields its base URL
-    once /healthz answers."""
+    once /healthz answers. It is stopped in a hurry: the test's requests are done, and an event
+    stream left open (a browser page, a reader thread) would hold the stop for the graceful
+    shutdown's seconds (test_realtime checks that bound)."""
     port = port or free_port()
-    with running(web_command(port), env=env, log=log) as proc:
+    with running(web_command(port), env=env, log=log, hurry=True) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(proc, base, log)
         yield base
