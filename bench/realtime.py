@@ -1,15 +1,15 @@
 """How fast a playback control reaches every device of its user.
 
 Creates --users users with --devices devices each (a library track playing), starts
---web-processes daphne processes sharing Redis (channels-redis) and the database, and connects
-one client per device from this process, alternating Server-Sent Events (/events) and
-WebSockets (/ws/playback) and spreading them over the web processes. Then it sends --controls
-play/pause toggles, --rate per second, each from one random user's first device, and times
-from just before the POST to the moment each of that user's devices receives the event with
-the new revision. Prints p50/p99/max of those deliveries (target: p99 < 100 ms), the controls'
-own response times, and any event that never arrived.
+--web-processes web servers (uvicorn, as the Procfile runs it) sharing Redis (channels-redis)
+and the database, and connects one client per device from this process, alternating
+Server-Sent Events (/events) and WebSockets (/ws/playback) and spreading them over the web
+processes. Then it sends --controls play/pause toggles, --rate per second, each from one random
+user's first device, and times from just before the POST to the moment each of that user's
+devices receives the event with the new revision. Prints p50/p99/max of those deliveries
+(target: p99 < 100 ms), the controls' own response times, and any event that never arrived.
 
-    .venv/bin/python bench/realtime.py                      # 100 users x 10 devices, 2 daphnes
+    .venv/bin/python bench/realtime.py                      # 100 users x 10 devices, 2 servers
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/encore_bench_realtime \\
         .venv/bin/python bench/realtime.py
     .venv/bin/python bench/realtime.py --quick              # a smoke run
@@ -278,15 +278,16 @@ def main() -> None:
             port = free_port()
             servers.append(
                 subprocess.Popen(
-                    [str(Path(sys.executable).parent / "daphne"), "--bind", "127.0.0.1",
-                     "--port", str(port), "config.asgi:application"],
+                    [str(Path(sys.executable).parent / "uvicorn"), "--host", "127.0.0.1",
+                     "--port", str(port), "--no-access-log", "--lifespan", "off",
+                     "--timeout-graceful-shutdown", "3", "config.asgi:application"],
                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(work / f"web-{port}.log").open("wb"),
                 )
             )  # fmt: skip
             bases.append(f"http://127.0.0.1:{port}")
         asyncio.run(wait_healthy(bases))
         print(
-            f"{args.users} users x {args.devices} devices on {len(bases)} daphne processes, "
+            f"{args.users} users x {args.devices} devices on {len(bases)} uvicorn processes, "
             f"{'PostgreSQL' if database_url.startswith('postgres') else 'SQLite'}, Redis"
         )
         report(args, users, asyncio.run(drive(args, bases, users)))

@@ -1,4 +1,4 @@
-"""ASGI entry point (daphne): HTTP through Django, websockets through Channels."""
+"""ASGI entry point (served by uvicorn): HTTP through Django, websockets through Channels."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import redis
 
 class ProcessConnectionPool(redis.ConnectionPool):
     """The same pool for every cache object of a process. Django makes a cache object, and with
-    it a connection pool, per thread; under daphne every request runs on a thread of its own, so
+    it a connection pool, per thread; over ASGI every request runs on a thread of its own, so
     each rate-limited request (django-ratelimit counts in the cache) opened a new connection to
     Redis, which cost a playback control a tenth of its time. redis-py's pools are thread-safe,
     and start afresh in a forked child (Celery's workers)."""

@@ -128,7 +128,6 @@ MEDIA_TOKEN_RATE = env.str("MEDIA_TOKEN_RATE", default="60/m")
 
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -187,7 +186,7 @@ TEMPLATES = [
 
 # --- Database ------------------------------------------------------------------------------
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'encore.sqlite3'}"
-# Under daphne (ASGI) every request runs its database work on a thread of its own, so a connection
+# Over ASGI, Django runs each request's database work on a thread of its own, so a connection
 # kept open after a request is never reused (CONN_MAX_AGE 0), and a burst of requests (a
 # thousand players reconnecting after a restart) can open more connections than PostgreSQL
 # allows. DB_POOL_SIZE > 0 takes PostgreSQL connections from a pool of that many per process
@@ -450,6 +449,7 @@ LOGGING = {
         "context": {"()": "ops.logs.LogContext"},
         # The safety net: tokens, codes and keys that reach a log line anyway are replaced.
         "redact": {"()": "ops.logs.RedactSecrets"},
+        "no_connection_lines": {"()": "ops.logs.NoConnectionLines"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"},
@@ -474,6 +474,14 @@ LOGGING = {
         # console output under DEBUG) would bypass the redaction: everything goes through ours.
         "django": {"handlers": [], "propagate": True},
         "django.server": {"handlers": [], "propagate": True},
+        # The web server, uvicorn, sets up its loggers before it imports the application: here
+        # its handler (plain text, no redaction) is dropped and its lines go through ours, at
+        # LOG_LEVEL. Its access log stays off whatever its command line says: it has whole URLs
+        # and client addresses (encore.access is the access log), and so do its lines about each
+        # WebSocket connection.
+        "uvicorn": {"handlers": [], "propagate": True, "level": "NOTSET"},
+        "uvicorn.error": {"level": "NOTSET", "filters": ["no_connection_lines"]},
+        "uvicorn.access": {"handlers": [], "propagate": False},
         # django-axes says every sign-in and every reset at INFO: lockouts are warnings.
         "axes": {"level": "WARNING"},
     },

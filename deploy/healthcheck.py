@@ -1,4 +1,4 @@
-"""The container's HEALTHCHECK: exit 0 when the daphne in this container answers /healthz.
+"""The container's HEALTHCHECK: exit 0 when the web server in this container answers /healthz.
 
 The request names a host from ALLOWED_HOSTS (Django refuses any other with 400), so the check
 works whatever the deployment's host name is. Standard library only: it starts in milliseconds.

@@ -102,6 +102,18 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class NoConnectionLines(logging.Filter):
+    """Drops the web server's lines about each WebSocket connection: uvicorn logs, at INFO, its
+    client's address and URL when accepted or refused, and when it opens and closes. Like its
+    access log (off), they would name every player's address; Encore logs no client addresses."""
+
+    # uvicorn's messages (websockets' "connection ..." too), before their arguments are filled in.
+    _LINES = ('%s - "WebSocket %s"', "connection open", "connection closed")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(self._LINES))
+
+
 class LogContext(logging.Filter):
     """Adds `request_id`, `task_id` and `context` (whichever of them is set, else "-")."""
 
@@ -112,13 +124,15 @@ class LogContext(logging.Filter):
         return True
 
 
-# Attributes every LogRecord has; anything else was passed as `extra=`.
+# Attributes every LogRecord has; anything else was passed as `extra=`. uvicorn passes its
+# message again with terminal colour codes as `color_message`: the message says it already.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
     "message",
     "asctime",
     "request_id",
     "task_id",
     "context",
+    "color_message",
 }
 
 

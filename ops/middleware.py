@@ -1,7 +1,7 @@
 """Every request gets an id: taken from a sane incoming X-Request-ID (set by nginx or a load
 balancer, so their logs and ours join up) or made here. Its log lines carry it, the response
 returns it, and one access log line says how it went (path only: query strings can hold
-tokens, which is why daphne runs without its own access log)."""
+tokens, which is why the web server runs without its own access log)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,18 @@
-"""Start Encore's real processes (daphne, Celery worker, manage.py) from tests, and clean up."""
+"""Start Encore's real processes (the web server, Celery worker, manage.py) from tests, and clean
+up."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -67,14 +69,22 @@ def free_port() -> int:
 
 @contextmanager
 def running(
-    args: list[str], *, env: Mapping[str, str], log: Path
+    args: list[str], *, env: Mapping[str, str], log: Path, hurry: bool = False
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """Runs `args` for the block, then stops it with SIGTERM (SIGKILL 15 s later). `hurry`: a
+    web server still waiting for open connections half a second after SIGTERM gets SIGINT too,
+    uvicorn's force quit (Ctrl-C twice)."""
     with log.open("wb") as out:
         proc = subprocess.Popen(args, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
         try:
             yield proc
         finally:
             proc.send_signal(signal.SIGTERM)
+            if hurry:
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.5)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -82,37 +92,43 @@ def running(
                 proc.wait()
 
 
+def web_command(port: int) -> list[str]:
+    """The Procfile's web command (uvicorn serving config.asgi, as scripts/run starts it) on
+    127.0.0.1:`port`, from this virtualenv."""
+    procfile = (ROOT / "Procfile").read_text().splitlines()
+    (line,) = [line.removeprefix("web:") for line in procfile if line.startswith("web:")]
+    values = {"$HOST": "127.0.0.1", "$WEB_PORT": str(port)}
+    program, *args = [values.get(arg, arg) for arg in shlex.split(line)]
+    return [str(BIN / program), *args]
+
+
 @contextmanager
-def web_server(
-    env: Mapping[str, str], log: Path, *, port: int | None = None, quiet: bool = False
-) -> Iterator[str]:
-    """daphne serving config.asgi (on a free port unless given); yields its base URL once
-    /healthz answers. `quiet`: without daphne's access log, as the Procfile runs it."""
+def web_server(env: Mapping[str, str], log: Path, *, port: int | None = None) -> Iterator[str]:
+    """The web server as the Procfile runs it (on a free port unless given); yields its base URL
+    once /healthz answers. It is stopped in a hurry: the test's requests are done, and an event
+    stream left open (a browser page, a reader thread) would hold the stop for the graceful
+    shutdown's seconds (test_realtime checks that bound)."""
     port = port or free_port()
-    args = [
-        str(BIN / "daphne"),
-        *(["-v", "0"] if quiet else []),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "config.asgi:application",
-    ]
-    with running(args, env=env, log=log) as proc:
+    with running(web_command(port), env=env, log=log, hurry=True) as proc:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"daphne exited with {proc.returncode}: {log.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"daphne did not start: {log.read_text()}")
-            time.sleep(0.1)
+        wait_healthy(proc, base, log)
         yield base
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    """Returns once the web server `proc` at `base` answers /healthz."""
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the web server exited with {proc.returncode}: {log.read_text()}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the web server did not start: {log.read_text()}")
+        time.sleep(0.1)
 
 
 @contextmanager

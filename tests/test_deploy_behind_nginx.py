@@ -1,5 +1,5 @@
-"""Debian's nginx in front of a real daphne serving config.asgi, as deployed: with the site file
-(deploy/nginx/encore.conf) and with the Compose stack's (deploy/nginx/compose.conf). Realtime
+"""Debian's nginx in front of the real web server serving config.asgi, as deployed: with the site
+file (deploy/nginx/encore.conf) and with the Compose stack's (deploy/nginx/compose.conf). Realtime
 events reach a device promptly over SSE and over a WebSocket upgraded through nginx, and audio
 leaves nginx by X-Accel-Redirect (MEDIA_ACCEL=nginx) with byte-exact ranges."""
 
@@ -50,7 +50,8 @@ class Proxy:
 def proxy(
     request: pytest.FixtureRequest, tmp_path: Path, static_root: Path, music: Path
 ) -> Iterator[Proxy]:
-    """daphne (MEDIA_ACCEL=nginx) behind nginx with one of deploy/nginx/'s configs, over TLS."""
+    """The web server (MEDIA_ACCEL=nginx) behind nginx with one of deploy/nginx/'s configs, over
+    TLS."""
     env = process_env(tmp_path, static_root, MUSIC_ROOT=str(music), MEDIA_ACCEL="nginx")
     env.pop("REDIS_URL", None)  # one web process: the in-memory realtime layer suffices
     with web_server(env, tmp_path / "web.log") as upstream:

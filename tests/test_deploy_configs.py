@@ -49,7 +49,7 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     """deploy/nginx/encore.conf rendered for this test: TLS with a self-signed certificate, files
-    under tmp_path, daphne's place taken by a port the test serves."""
+    under tmp_path, the web server's place taken by a port the test serves."""
     prefix, music, static = tmp_path / "nginx", tmp_path / "music", tmp_path / "static"
     for folder in (prefix, music, static):
         folder.mkdir()
@@ -178,7 +178,7 @@ def apache_directives(name: str) -> list[str]:
     return re.findall(rf"^\s*{name}\s+(.+?)\s*$", APACHE, re.MULTILINE | re.IGNORECASE)
 
 
-def test_apache_config_proxies_to_daphne_and_sends_media_with_xsendfile() -> None:
+def test_apache_config_proxies_to_the_web_server_and_sends_media_with_xsendfile() -> None:
     passes = apache_directives("ProxyPass")
     assert passes.index("/static/ !") < passes.index("/ http://127.0.0.1:8000/")
     assert any(p.startswith("/events ") and "flushpackets=on" in p for p in passes)

@@ -5,7 +5,9 @@ Docker's daemon is not needed by any of these (it is absent on the development m
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
 import ssl
 import subprocess
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from honcho.manager import KILL_WAIT
 
 from deploy.healthcheck import allowed_host
 from tests.deploy import NGINX, certificate, compose_nginx_render, nginx_start
@@ -38,7 +41,7 @@ def test_compose_runs_each_part_of_encore_once_with_exactly_one_beat() -> None:
     beats = [name for name, service in SERVICES.items() if "beat" in service.get("command", [])]
     assert beats == ["beat"]
     assert SERVICES["beat"]["deploy"]["replicas"] == 1
-    assert SERVICES["web"].get("command") is None  # the image's: daphne
+    assert SERVICES["web"].get("command") is None  # the image's: uvicorn
     assert SERVICES["worker"]["command"][:4] == ["celery", "--app", "config", "worker"]
     assert SERVICES["migrate"]["command"] == ["python", "manage.py", "migrate", "--no-input"]
 
@@ -214,14 +217,14 @@ def test_dockerfile_builds_in_stages_from_images_pinned_by_digest() -> None:
     assert frontend["RUN"].startswith("npm ci ")
 
 
-def test_the_application_image_runs_daphne_unprivileged_with_a_healthcheck() -> None:
+def test_the_application_image_runs_uvicorn_unprivileged_with_a_healthcheck() -> None:
     _, app = dockerfile_stages()[-1]
     user = [arguments for instruction, arguments in app if instruction == "USER"]
     assert user == ["10001:10001"]  # numeric: `runAsNonRoot` checks can tell it is not root
     (healthcheck,) = [arguments for instruction, arguments in app if instruction == "HEALTHCHECK"]
     assert healthcheck.endswith('CMD ["python", "deploy/healthcheck.py"]')
     (command,) = [arguments for instruction, arguments in app if instruction == "CMD"]
-    assert command.startswith('["daphne", "-v", "0", ')  # no access log of tokened media URLs
+    assert json.loads(command)[0] == "uvicorn"
     env = " ".join(arguments for instruction, arguments in app if instruction == "ENV")
     for setting in ("DATA_DIR=/data", "MUSIC_ROOT=/music", "PYTHONDONTWRITEBYTECODE=1"):
         assert setting in env
@@ -408,8 +411,65 @@ def test_the_target_starts_web_worker_and_one_beat() -> None:
     settings = unit_settings(DEPLOY / "systemd" / "encore.target")
     assert settings["Wants"] == ["encore-web.service encore-worker.service encore-beat.service"]
     commands = {unit.name: unit_settings(unit)["ExecStart"][0] for unit in SERVICE_UNITS}
-    assert commands["encore-web.service"].startswith("/srv/encore/.venv/bin/daphne -v 0 ")
+    assert commands["encore-web.service"].startswith("/srv/encore/.venv/bin/uvicorn ")
     assert " worker " in commands["encore-worker.service"]
     assert [name for name, command in commands.items() if " beat " in command] == [
         "encore-beat.service"
     ]
+
+
+# --- the web server's command, everywhere --------------------------------------------------
+
+
+def web_commands() -> dict[str, list[str]]:
+    """The web server's command line in the Procfile (scripts/run), the image and the unit."""
+    procfile = (ROOT / "Procfile").read_text().splitlines()
+    (web,) = [line.removeprefix("web:") for line in procfile if line.startswith("web:")]
+    _, app = dockerfile_stages()[-1]
+    (image,) = [arguments for instruction, arguments in app if instruction == "CMD"]
+    (unit,) = unit_settings(DEPLOY / "systemd" / "encore-web.service")["ExecStart"]
+    return {"Procfile": shlex.split(web), "image": json.loads(image), "unit": shlex.split(unit)}
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def stop_timeouts() -> dict[str, float]:
+    """How long whoever stops each web server waits before it kills it."""
+    unit = unit_settings(DEPLOY / "systemd" / "encore-web.service")
+    return {
+        "Procfile": KILL_WAIT,  # honcho, after Ctrl-C
+        "image": float(SERVICES["web"].get("stop_grace_period", "10s").removesuffix("s")),
+        "unit": float(unit["TimeoutStopSec"][0].removesuffix("s")),
+    }
+
+
+@pytest.mark.parametrize("where", ["Procfile", "image", "unit"])
+def test_every_web_command_runs_uvicorn_quietly_and_stops_before_it_is_killed(where: str) -> None:
+    command = web_commands()[where]
+    assert Path(command[0]).name == "uvicorn"
+    assert command[-1] == "config.asgi:application"
+    assert "--no-access-log" in command  # it would log media URLs with their tokens
+    assert "--access-log" not in command
+    assert option(command, "--lifespan") == "off"
+    # Event streams and WebSockets never end by themselves: shutdown cuts them in time.
+    assert int(option(command, "--timeout-graceful-shutdown")) < stop_timeouts()[where]
+
+
+def test_only_the_deployed_web_servers_believe_their_proxy() -> None:
+    commands = web_commands()
+    # On its own, the client's address and scheme as they are (Django's TRUSTED_PROXY_COUNT).
+    assert "--no-proxy-headers" in commands["Procfile"]
+    assert "--proxy-headers" not in commands["Procfile"]
+    # nginx or Apache on the same machine.
+    assert "--proxy-headers" in commands["unit"]
+    assert option(commands["unit"], "--host") == "127.0.0.1"
+    assert option(commands["unit"], "--forwarded-allow-ips") == "127.0.0.1"
+    # nginx's container, at an address Docker picks, is the only peer: the web has no ports.
+    assert "--proxy-headers" in commands["image"]
+    assert option(commands["image"], "--forwarded-allow-ips") == "*"
+    assert "ports" not in SERVICES["web"]
+    # Idle connections outlive nginx's upstream keepalive (60 s): none closes under a request.
+    for where in ("unit", "image"):
+        assert int(option(commands[where], "--timeout-keep-alive")) > 60

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import ROOT, free_port, process_env, running
+from tests.processes import ROOT, free_port, process_env, running, web_command
 
 # Runs the command after making everything read-only but /tmp (and the kernel's file systems),
 # and after proving that the code can no longer be written.
@@ -83,7 +83,7 @@ def test_web_worker_and_beat_run_on_a_read_only_root(tmp_path: Path, static_root
     assert not (ROOT / ".read-only-probe").exists()
 
     port = free_port()
-    web = read_only(str(bin_dir / "daphne"), "-v", "0", "--bind", "127.0.0.1", "--port", str(port), "config.asgi:application")  # fmt: skip
+    web = read_only(*web_command(port))
     worker = read_only(str(bin_dir / "celery"), "--app", "config", "worker", "--loglevel", "INFO", "--concurrency", "1", "--without-gossip", "--without-mingle")  # fmt: skip
     beat = read_only(str(bin_dir / "celery"), "--app", "config", "beat", "--loglevel", "INFO")
     with (

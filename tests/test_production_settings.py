@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD
 from tests.processes import manage, process_env, web_server
 from tests.test_startup import clean_env
 
+WRONG = "not the password"
 PRODUCTION = {
     "HTTPS": "true",
     "TRUSTED_PROXY_COUNT": "1",
@@ -142,3 +143,34 @@ def test_production_behind_a_proxy_redirects_sends_hsts_and_secure_cookies(
         session = set_cookie(signed_in, "sessionid")
         assert "Secure" in session
         assert "HttpOnly" in session
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_without_a_trusted_proxy_a_client_cannot_pose_as_one(
+    tmp_path: Path, static_root: Path
+) -> None:
+    """The web server as the Procfile runs it, TRUSTED_PROXY_COUNT unset: X-Forwarded-For and
+    -Proto written by the client itself change neither its address (its sign-in lockout holds)
+    nor its scheme."""
+    User.objects.create(username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    env = process_env(tmp_path, static_root, DEBUG="false", SIGN_IN_FAILURE_LIMIT="3")
+    with web_server(env, tmp_path / "web.log") as base, httpx.Client(base_url=base) as client:
+
+        def sign_in_as(password: str, *, address: str) -> httpx.Response:
+            page = client.get("/accounts/login/")
+            return client.post(
+                "/accounts/login/",
+                data={
+                    "username": "alice",
+                    "password": password,
+                    "csrfmiddlewaretoken": csrf_from(page),
+                },
+                headers={"X-Forwarded-For": address, "X-Forwarded-Proto": "https"},
+            )
+
+        # The form twice (taken for HTTPS, CSRF's Referer check would have refused it: 403),
+        # then the lockout: all three came from one address, whatever the header said.
+        attempts = [sign_in_as(WRONG, address=f"203.0.113.{n}") for n in range(3)]
+        assert [response.status_code for response in attempts] == [200, 200, 429]
+        assert sign_in_as(PASSWORD, address="203.0.113.99").status_code == 429

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.processes import BIN, ROOT, manage
+from tests.processes import ROOT, manage, web_command
 
 GOOD_KEY = "k" * 50
 
@@ -93,7 +93,7 @@ def test_unreadable_secret_file_is_one_line(tmp_path: Path) -> None:
 def test_web_server_with_missing_secret_exits_with_one_line(tmp_path: Path) -> None:
     env = clean_env(tmp_path, SPOTIFY_CLIENT_ID="abc")
     result = subprocess.run(
-        [str(BIN / "daphne"), "--port", "0", "config.asgi:application"],
+        web_command(0),
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert_one_line_error(result, "SECRET_KEY")

@@ -47,8 +47,9 @@ def user(username: str) -> User:
 
 @contextmanager
 def servers(tmp_path: Path, static_root: Path, *, worker: bool = True) -> Iterator[str]:
-    """daphne and (unless told otherwise) a Celery worker; yields the site's base URL. The
-    worker starts first, so it boots while daphne does (tasks queued before it is up wait)."""
+    """The web server and (unless told otherwise) a Celery worker; yields the site's base URL. The
+    worker starts first, so it boots while the web server does (tasks queued before it is up
+    wait)."""
     env = process_env(tmp_path, static_root, IMPORT_BATCH_ROWS="1000")
     with ExitStack() as stack:
         if worker:

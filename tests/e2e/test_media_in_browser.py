@@ -117,4 +117,5 @@ def test_chromium_loads_a_track_and_seeks_into_it(
     assert all(status in (200, 206) for status, _ in media), media
     assert any(status == 206 for status, _ in media), media
     assert any(header != "bytes=0-" for _, header in media), media  # seeking fetched from within
-    assert '" 206 ' in log.read_text()
+    # and the server answered that part (no-store: nothing came from the browser's cache).
+    assert any(status == 206 and header != "bytes=0-" for status, header in media), media

@@ -1,4 +1,4 @@
-"""Encore's real processes: daphne serving HTTP, a Celery worker running what the web queued."""
+"""Encore's real processes: uvicorn serving HTTP, a Celery worker running what the web queued."""
 
 from __future__ import annotations
 

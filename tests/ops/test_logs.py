@@ -22,12 +22,8 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def log_output(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
-    """The project's LOGGING with its console handler writing here, at DEBUG, in the format the
-    test is parametrized with (json by default); the previous configuration is restored."""
-    fmt = getattr(request, "param", "json")
-    out = io.StringIO()
+def project_logging(out: io.StringIO, fmt: str = "json") -> None:
+    """Sets up the project's LOGGING with its console handler writing to `out`, at DEBUG."""
     logging_config: dict[str, Any] = django_settings.LOGGING
     config: dict[str, Any] = {**logging_config}
     config["handlers"] = {
@@ -38,9 +34,17 @@ def log_output(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
         }
     }
     config["root"] = {**config["root"], "level": "DEBUG"}
+    logging.config.dictConfig(config)
+
+
+@pytest.fixture
+def log_output(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
+    """The project's LOGGING with its console handler writing here, at DEBUG, in the format the
+    test is parametrized with (json by default); the previous configuration is restored."""
+    out = io.StringIO()
     root = logging.getLogger()
     saved = (root.level, root.handlers[:])
-    logging.config.dictConfig(config)
+    project_logging(out, getattr(request, "param", "json"))
     try:
         yield out
     finally:
@@ -202,3 +206,31 @@ def test_runserver_request_lines_keep_the_query_out(log_output: io.StringIO) -> 
     assert line["path"] == "/media/tracks/3"
     assert line["method"] == "GET"
     assert "runserver-token-value" not in log_output.getvalue()
+
+
+def test_the_web_servers_lines_are_ours_and_its_access_log_stays_off(
+    log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """uvicorn sets up its loggers (plain text, and an access log of whole URLs) before it imports
+    config.asgi, whose Django set-up then applies LOGGING: even after `--access-log`. Its lines
+    about each WebSocket connection, with the client's address, are dropped too."""
+    from uvicorn.config import Config
+
+    Config("config.asgi:application", access_log=True)  # what `uvicorn --access-log` sets up
+    project_logging(log_output)  # then importing config.asgi
+    server = logging.getLogger("uvicorn.error")
+    server.info("Started server process [%d]", 42, extra={"color_message": "[\x1b[36m%d\x1b[0m]"})
+    server.info('%s - "WebSocket %s" [accepted]', "203.0.113.9:50000", "/ws/playback")
+    server.info("connection open")
+    server.info('%s - "WebSocket %s" 403', "203.0.113.9:50001", "/ws/playback")
+    server.info("connection closed")
+    access = logging.getLogger("uvicorn.access")
+    access.info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", "/media/tracks/3?token=t0ken", "1.1", 200
+    )
+    (line,) = lines(log_output)
+    assert line["logger"] == "uvicorn.error"
+    assert line["message"] == "Started server process [42]"
+    assert "color_message" not in line  # the same message for a terminal, in colour
+    assert not access.hasHandlers()  # uvicorn asks this before it logs a request
+    assert capsys.readouterr() == ("", "")  # uvicorn's own handlers are gone

@@ -1,4 +1,4 @@
-"""The media endpoint over real HTTP (daphne): byte-exact ranges, refusals from the attacker's
+"""The media endpoint over real HTTP (uvicorn): byte-exact ranges, refusals from the attacker's
 side (others' tokens, stale tokens, hostile paths), the front-server hand-offs, and memory."""
 
 from __future__ import annotations
@@ -90,16 +90,22 @@ def comparable(headers: httpx.Headers) -> dict[str, str]:
     return {name: value for name, value in headers.items() if name not in ("date", "x-request-id")}
 
 
-def daphne_pid(port: int) -> int:
-    """The daphne process listening on `port`."""
+def raw_headers(response: httpx.Response) -> dict[bytes, bytes]:
+    """The response's headers as sent: values undecoded (paths need not be UTF-8), names in
+    lower case (HTTP ignores their case, and servers differ in it)."""
+    return {name.lower(): value for name, value in response.headers.raw}
+
+
+def web_server_pid(port: int) -> int:
+    """The web server (uvicorn) process listening on `port`."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(arg.endswith(b"daphne") for arg in cmdline) and str(port).encode() in cmdline:
+        if any(arg.endswith(b"uvicorn") for arg in cmdline) and str(port).encode() in cmdline:
             return int(pid)
-    raise AssertionError("no daphne process found")
+    raise AssertionError("no web server process found")
 
 
 def rss_kib(pid: int) -> int:
@@ -357,7 +363,7 @@ def test_media_over_http(tmp_path: Path, static_root: Path, library: Path) -> No
         big_size = (library / "big.flac").stat().st_size
         big_url = url(big.pk, media_token(alice_session, big.pk))
         alice.get(big_url, headers={"Range": "bytes=0-1000"})  # warm up the code path
-        pid = daphne_pid(port)
+        pid = web_server_pid(port)
         before = rss_kib(pid)
         digest = hashlib.sha256()
         received = 0
@@ -368,7 +374,9 @@ def test_media_over_http(tmp_path: Path, static_root: Path, library: Path) -> No
             after = rss_kib(pid)
         assert received == big_size
         assert digest.digest() == hashlib.sha256((library / "big.flac").read_bytes()).digest()
-        assert after - before < 16 * 1024, f"daphne grew by {after - before} KiB for {big_size} B"
+        assert after - before < 16 * 1024, (
+            f"the server grew by {after - before} KiB for {big_size} B"
+        )
         # Clients that leave mid-stream leave no file open behind them.
         for _ in range(3):
             with alice.stream("GET", big_url) as stream:
@@ -416,20 +424,20 @@ def test_front_servers_get_the_file_to_send(
                 assert response.headers["cache-control"] == "no-store"
                 # The front server adds Accept-Ranges as it sends the file; twice would be noise.
                 assert "accept-ranges" not in response.headers
-                raw = dict(response.headers.raw)
+                raw = raw_headers(response)
                 if accel == "nginx":
-                    assert raw[b"X-Accel-Redirect"] == b"/internal-media/Caf%E9/01%20Song.flac"
+                    assert raw[b"x-accel-redirect"] == b"/internal-media/Caf%E9/01%20Song.flac"
                 else:
-                    assert raw[b"X-Sendfile"] == os.path.realpath(
+                    assert raw[b"x-sendfile"] == os.path.realpath(
                         library / os.fsdecode(relative)
                     ).encode("utf-8", "surrogateescape")
             # A symlink inside the root is handed over resolved.
             response = client.get(url(linked.pk, media_token(session, linked.pk)))
-            raw = dict(response.headers.raw)
+            raw = raw_headers(response)
             if accel == "nginx":
-                assert raw[b"X-Accel-Redirect"] == b"/internal-media/Caf%E9/01%20Song.flac"
+                assert raw[b"x-accel-redirect"] == b"/internal-media/Caf%E9/01%20Song.flac"
             else:
-                assert raw[b"X-Sendfile"] == os.path.realpath(
+                assert raw[b"x-sendfile"] == os.path.realpath(
                     library / os.fsdecode(relative)
                 ).encode("utf-8", "surrogateescape")
             # The same checks as without a front server.

@@ -1,16 +1,18 @@
 """Playback events: one per control, after commit, to the user's own devices only; idempotent
-retries; the SSE stream over a real daphne and the WebSocket through the ASGI application."""
+retries; the SSE stream over the real web server and the WebSocket through the ASGI application."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from asgiref.sync import async_to_sync
@@ -25,7 +27,16 @@ from scrobbler.models import Track, User
 from tests.conftest import PASSWORD
 from tests.factories import TrackFactory, UserFactory
 from tests.playback.test_sessions import in_library
-from tests.processes import csrf_token, process_env, sign_in, web_server
+from tests.processes import (
+    csrf_token,
+    free_port,
+    process_env,
+    running,
+    sign_in,
+    wait_healthy,
+    web_command,
+    web_server,
+)
 
 
 @pytest.fixture
@@ -227,6 +238,49 @@ def test_sse_follows_the_users_playback_and_nobody_elses(server: str):
     assert anonymous.status_code == 403
     for client in (laptop, phone, bob):
         client.close()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_open_event_streams_and_websockets_do_not_hold_up_a_shutdown(
+    tmp_path: Path, static_root: Path
+):
+    """They never end by themselves: on SIGTERM the server closes WebSockets with 1012 (service
+    restart: the player reconnects) and cuts event streams after its graceful-shutdown timeout,
+    where it would otherwise wait for them forever."""
+    User.objects.create(username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    port = free_port()
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "web.log"
+    command = web_command(port)
+    grace = float(command[command.index("--timeout-graceful-shutdown") + 1])
+    with running(command, env=process_env(tmp_path, static_root), log=log) as server:
+        wait_healthy(server, base, log)
+        client = sign_in(base, "alice", PASSWORD)
+        stream = SseReader(client)
+        assert stream.wait_for(1), log.read_text()
+
+        async def stop_while_connected() -> tuple[int | None, float]:
+            cookies = {"sessionid": client.cookies["sessionid"]}
+            async with (
+                aiohttp.ClientSession(cookies=cookies) as http,
+                http.ws_connect(f"{base}/ws/playback", headers={"Origin": base}) as ws,
+            ):
+                assert (await ws.receive_json(timeout=10))["event"] == "snapshot"
+                server.send_signal(signal.SIGTERM)
+                stopped = time.monotonic()
+                closing = await ws.receive(timeout=grace + 5)
+                assert closing.type == aiohttp.WSMsgType.CLOSE, closing
+                return ws.close_code, stopped
+
+        close_code, stopped = asyncio.run(stop_while_connected())
+        server.wait(timeout=grace + 5)
+        took = time.monotonic() - stopped
+        stream._thread.join(timeout=5)
+        client.close()
+    assert close_code == 1012
+    assert not stream._thread.is_alive()  # the stream was cut
+    assert took < grace + 2, log.read_text()
+    assert "/ws/playback" not in log.read_text()  # no line per connection, with its address
 
 
 @pytest.mark.django_db
