@@ -7,14 +7,13 @@ files of tracks, signs a user in over HTTP, mints a media token per track and st
 
 - nginx: plain nginx serving MUSIC_ROOT as static files, from a public copy of
   deploy/nginx/encore.conf's internal media location (sendfile, tcp_nopush): the baseline;
-- direct: daphne serving config.asgi with MEDIA_ACCEL unset, clients talking to it directly;
+- direct: uvicorn serving config.asgi with MEDIA_ACCEL unset, clients talking to it directly;
 - offloaded: deploy/nginx/encore.conf (its TLS dropped, its paths rendered for this run) in front
-  of daphne with MEDIA_ACCEL=nginx.
+  of uvicorn with MEDIA_ACCEL=nginx.
 
-Daphne runs --web-processes processes (one by default: what the embedded defaults support, an
-in-memory realtime layer and SQLite), each on its own SO_REUSEPORT socket of one port. nginx runs
-two workers (`auto` on two cores). Client processes (--client-processes) run --readers readers
-between them, each reading like a browser's audio element: mostly open-ended `bytes=N-` ranges
+uvicorn runs --web-processes worker processes (one by default: what the embedded defaults
+support, an in-memory realtime layer and SQLite) sharing one socket. nginx runs two workers
+(`auto` on two cores). Client processes (--client-processes) run --readers readers between them, each reading like a browser's audio element: mostly open-ended `bytes=N-` ranges
 (from the start or a seek point) read to the end or dropped after 1 to 4 MB (a seek), the rest
 bounded 256 KiB to 2 MiB ranges. After a warm-up each target is measured for --duration seconds,
 --repeat times, the targets taking turns; every --verify-every'th response is compared with the
@@ -24,7 +23,7 @@ cores (other people's work: a run with much of it is noise) and its idle ones, a
 targets are met: direct >= 50% and offloaded >= 90% of plain nginx's MB/s.
 
 Clients and servers share this machine's cores: a client busy with one core is a core the server
-cannot have, which is why the client's CPU is printed beside each figure. The daphne pids are
+cannot have, which is why the client's CPU is printed beside each figure. The uvicorn pids are
 printed for a profiler (py-spy record --nonblocking --pid PID); --keep keeps files and logs.
 
     .venv/bin/python bench/media.py --quick
@@ -95,7 +94,7 @@ def nginx_site_render(
     listen: str,
     tls: tuple[str, Path, Path] | None = None,
 ) -> str:
-    """deploy/nginx/encore.conf with this machine's values in place of its placeholders: daphne
+    """deploy/nginx/encore.conf with this machine's values in place of its placeholders: uvicorn
     at `upstream`, the internal media location aliasing `music_root`, /static/ `static_root`,
     logs in `log_dir`. With `tls` = (address, certificate, key) the site listens on that address
     and the redirect server on `listen`, as deployed; without, the redirect server goes and the
@@ -257,39 +256,35 @@ def process(args: list[str], *, log: Path, env: dict[str, str] | None = None, **
             proc.wait()
 
 
-def daphnes_start(stack: ExitStack, *, count: int, env: dict[str, str], log: Path) -> tuple[int, list[int]]:  # fmt: skip
-    """`count` daphne processes, each accepting on its own SO_REUSEPORT socket of one port (the
-    kernel spreads connections evenly); returns the port and their pids. daphne's own access log
-    is off (-v 0), as it should be in production: it logs whole URLs, tokens included."""
-    port, pids = 0, []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.listen(1024)
-        port = sock.getsockname()[1]
-        args = [str(Path(sys.executable).parent / "daphne"), "-v", "0", "--fd", str(sock.fileno())]
-        proc = stack.enter_context(
-            process([*args, "config.asgi:application"], log=log, env=env, pass_fds=[sock.fileno()])
-        )
-        sock.close()  # daphne has its own copy
-        pids.append(proc.pid)
+def web_servers_start(stack: ExitStack, *, count: int, env: dict[str, str], log: Path) -> tuple[int, list[int]]:  # fmt: skip
+    """uvicorn with the Procfile's options (no access log: it would log whole URLs, tokens
+    included) and `count` worker processes sharing one socket; returns the port and its pid
+    (with more than one worker, the supervisor's: the workers are its children)."""
+    from tests.processes import free_port
+
+    port = free_port()
+    args = [
+        str(Path(sys.executable).parent / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(count), "--no-access-log", "--no-proxy-headers", "--lifespan", "off",
+        "--log-level", "warning", "config.asgi:application",
+    ]  # fmt: skip
+    proc = stack.enter_context(process(args, log=log, env=env))
     deadline = time.monotonic() + 30
     while True:
         try:
             import httpx
 
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return port, pids
+                return port, [proc.pid]
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise SystemExit(f"daphne did not start:\n{log.read_text()}")
+            raise SystemExit(f"uvicorn did not start:\n{log.read_text()}")
         time.sleep(0.2)
 
 
 def process_tree(pid: int) -> list[int]:
-    """`pid` and its children (nginx's workers)."""
+    """`pid` and its children (nginx's workers, uvicorn's)."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
@@ -730,10 +725,11 @@ class Setup:
 
 @contextmanager
 def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
-    """The database, the files, nginx and the daphnes, a signed-in user and media URLs."""
+    """The database, the files, nginx and the uvicorns, a signed-in user and media URLs."""
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     from playback.tokens import media_token
@@ -764,12 +760,12 @@ def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
     logs = work / "logs"
     logs.mkdir()
     with ExitStack() as stack:
-        direct_port, direct_pids = daphnes_start(
-            stack, count=args.web_processes, env=env, log=logs / "daphne-direct.log"
+        direct_port, direct_pids = web_servers_start(
+            stack, count=args.web_processes, env=env, log=logs / "uvicorn-direct.log"
         )
-        accel_port, accel_pids = daphnes_start(
+        accel_port, accel_pids = web_servers_start(
             stack, count=args.web_processes, env={**env, "MEDIA_ACCEL": "nginx"},
-            log=logs / "daphne-offloaded.log",
+            log=logs / "uvicorn-offloaded.log",
         )  # fmt: skip
         plain_port, site_port = free_port(), free_port()
         site = nginx_site_render(
@@ -792,11 +788,12 @@ def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
         )
         port_wait(plain_port, nginx, prefix / "error.log")
         port_wait(site_port, nginx, prefix / "error.log")
-        print(f"pids (to profile): daphne direct {direct_pids}, offloaded {accel_pids}; nginx {nginx.pid}")  # fmt: skip
+        print(f"pids (to profile): uvicorn direct {direct_pids}, offloaded {accel_pids}; nginx {nginx.pid}")  # fmt: skip
 
         client = sign_in(f"http://127.0.0.1:{direct_port}", USERNAME, PASSWORD)
         cookie = f"sessionid={client.cookies['sessionid']}"
         client.close()
+        settings.MEDIA_TOKEN_SECONDS = int(env["MEDIA_TOKEN_SECONDS"])  # minted here: the whole run
         media = tuple(f"/media/tracks/{f.track_id}?token={media_token(session, f.track_id)}" for f in files)  # fmt: skip
         plain = tuple("/plain/" + quote(f.relative) for f in files)
         yield Setup(
@@ -843,8 +840,9 @@ def bench(args: argparse.Namespace, work: Path) -> None:
         report(runs, args)
         for name in ("direct", "offloaded"):
             if name in args.targets:
-                pids = [pid for pid in setup.targets[name].server_pids if pid != setup.targets["nginx"].server_pids[0]]  # fmt: skip
-                print(f"daphne peak memory ({name}, {len(pids)} processes): "
+                roots = [pid for pid in setup.targets[name].server_pids if pid != setup.targets["nginx"].server_pids[0]]  # fmt: skip
+                pids = [pid for root in roots for pid in process_tree(root)]
+                print(f"uvicorn peak memory ({name}, {len(pids)} processes): "
                       f"{peak_rss_mb(pids):,.0f} MB")  # fmt: skip
 
 
@@ -858,7 +856,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, help="seconds of load before measuring (3)")
     parser.add_argument("--readers", type=int, help="concurrent readers (50)")
     parser.add_argument("--repeat", type=int, help="runs of each target, in turns (3)")
-    parser.add_argument("--web-processes", type=int, default=1, help="daphne processes (1)")
+    parser.add_argument("--web-processes", type=int, default=1, help="uvicorn processes (1)")
     parser.add_argument("--client-processes", type=int, default=2, help="client processes (2)")
     parser.add_argument("--verify-every", type=int, default=10, help="compare every Nth response (10)")  # fmt: skip
     parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated subset")

@@ -1,14 +1,16 @@
 """The media endpoint, `GET|HEAD /media/tracks/<id>?token=...`: a track's FLAC bytes for the
-speaker a media token was minted for, with byte ranges (seeking), streamed from disk in large
-chunks on reader threads so the event loop never waits for the disk, or handed to the front server
-(nginx's X-Accel-Redirect, Apache's X-Sendfile).
+speaker a media token was minted for, with byte ranges (seeking), streamed in large chunks (read
+right on the event loop when the page cache holds them, on reader threads when the disk must be
+waited for), or handed to the front server (nginx's X-Accel-Redirect, Apache's X-Sendfile).
 
 It is a bare ASGI application in front of Django (config/asgi.py) rather than a Django view: a
 player fetches audio in many range requests, and Django's middleware chain (each middleware a hop
 between the event loop and a thread) cost ten times what the answer itself does. What that chain
 gave is done here directly: the session cookie names a signed-in user (the same checks as Django's
-`get_user`), and one trip to a database thread checks the session, the token's speaker and finds
-the file. Nothing here writes anything, so there is no CSRF to guard against.
+`get_user`), and one query checks the session, the token's speaker and finds the file (on the
+event loop with SQLite, on a database thread otherwise). Opening the file (a few metadata calls,
+cached by the kernel) happens on the event loop. Nothing here writes anything, so there is no
+CSRF to guard against.
 
 Every answer, refusals included, says `Accept-Ranges: bytes` and `Cache-Control: no-store`. A
 refusal says nothing else: 403 looks the same whether or not the track exists."""
@@ -42,7 +44,7 @@ from playback.media import (
     byte_ranges,
     multipart_byteranges,
 )
-from playback.tokens import MediaGrant, media_file, media_grant
+from playback.tokens import Found, MediaGrant, media_file, media_file_sqlite, media_grant
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +59,9 @@ CHUNK_BYTES = 1024 * 1024  # bench/media.py: larger reads cost less CPU per byte
 # Disk reads get threads of their own rather than the event loop's default executor: a slow disk
 # (a NAS) then holds up media streams only, not everything else that borrows a thread.
 _readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="encore-media")
-# Authorising a request and opening its file, in one trip. These threads keep their database
-# connections between requests (Django's per-request connection handling is not involved), so a
-# few are enough and cheap.
+# The media query where the database is not SQLite. These threads keep their database connections
+# between requests (Django's per-request connection handling is not involved), so a few are
+# enough and cheap.
 _checkers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="encore-media-auth")
 
 
@@ -103,8 +105,7 @@ async def serve_track(scope: Scope, receive: Receive, send: Send, track_id: int)
     if grant is None or grant.track_id != track_id or not session_key:
         await _send_bare(send, 403)
         return
-    loop = asyncio.get_running_loop()
-    opened = await loop.run_in_executor(_checkers, _authorised_open, grant, session_key)
+    opened = _open_found(await _media_file(grant, session_key), track_id)
     if isinstance(opened, str):
         await _send_bare(send, 403 if opened == "refused" else 404)
         return
@@ -140,26 +141,38 @@ async def serve_track(scope: Scope, receive: Receive, send: Send, track_id: int)
     await _send_pieces(send, receive, _read_pieces(opened.file, body.pieces))
 
 
-def _authorised_open(grant: MediaGrant, session_key: str) -> _Opened | Literal["refused", "missing"]:  # fmt: skip
-    """The granted track's file, opened, if `media_file` allows it; "missing" also for a file
-    gone from the disk or leading outside MUSIC_ROOT (logged). One trip to a `_checkers` thread
-    for all of it. The thread's database connection stays open between requests: a broken one
-    (the database restarted) is dropped and tried anew once."""
+async def _media_file(grant: MediaGrant, session_key: str) -> Found:
+    """`media_file`: right here with SQLite, else on a `_checkers` thread."""
+    found = media_file_sqlite(grant, session_key)
+    if found is not None:
+        return found
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_checkers, _checked_media_file, grant, session_key)
+
+
+def _checked_media_file(grant: MediaGrant, session_key: str) -> Found:
+    """`media_file` on a `_checkers` thread. The thread's database connection stays open between
+    requests: a broken one (the database restarted) is dropped and tried anew once."""
     try:
-        found = media_file(grant, session_key)
+        return media_file(grant, session_key)
     except DatabaseError:
         connection.close()
-        found = media_file(grant, session_key)
+        return media_file(grant, session_key)
+
+
+def _open_found(found: Found, track_id: int) -> _Opened | Literal["refused", "missing"]:
+    """The found file, opened; "missing" also for a file gone from the disk or leading outside
+    MUSIC_ROOT (logged)."""
     if isinstance(found, str):  # "refused" or "missing"
         return found
     file_id, relative = found
     try:
         opened = _open_inside(settings.MUSIC_ROOT, relative, file_id=file_id)
     except _OutsideRoot:
-        logger.warning("Library file %s of track %s leads outside MUSIC_ROOT", file_id, grant.track_id)  # fmt: skip
+        logger.warning("Library file %s of track %s leads outside MUSIC_ROOT", file_id, track_id)
         return "missing"
     if opened is None:
-        logger.info("Library file %s of track %s is missing (rescan the library)", file_id, grant.track_id)  # fmt: skip
+        logger.info("Library file %s of track %s is missing (rescan the library)", file_id, track_id)  # fmt: skip
         return "missing"
     return opened
 
@@ -255,8 +268,13 @@ async def _read_pieces(file: FileIO, pieces: Sequence[bytes | ByteRange]) -> Asy
                 continue
             offset, end = piece.start, piece.end + 1
             while offset < end:
-                reading = _readers.submit(os.pread, fd, min(CHUNK_BYTES, end - offset), offset)
-                chunk = await asyncio.wrap_future(reading)
+                size = min(CHUNK_BYTES, end - offset)
+                if _cached(fd, offset, size):
+                    chunk = os.pread(fd, size, offset)
+                    await asyncio.sleep(0)  # let other streams and new requests have their turn
+                else:
+                    reading = _readers.submit(os.pread, fd, size, offset)
+                    chunk = await asyncio.wrap_future(reading)
                 if not chunk:
                     # Truncated in place since it was opened: the promised length cannot be met.
                     # Ending short rather than raising: under daphne the client is left waiting
@@ -273,6 +291,21 @@ async def _read_pieces(file: FileIO, pieces: Sequence[bytes | ByteRange]) -> Asy
             file.close()
         else:
             reading.add_done_callback(lambda _: file.close())
+
+
+def _cached(fd: int, offset: int, size: int) -> bool:
+    """Whether the page cache holds the first and last byte of `size` bytes at `offset`, asked
+    without waiting for the disk (RWF_NOWAIT: the kernel refuses rather than wait). Audio being
+    played was usually read moments ago, and a read here costs a fraction of a reader thread's
+    trip; the kernel reads ahead in runs, so the bytes between are all but always there too.
+    False also where the system can't tell (a filesystem without RWF_NOWAIT)."""
+    try:
+        return all(os.preadv(fd, [_PROBE], at, os.RWF_NOWAIT) for at in (offset, offset + size - 1))  # fmt: skip
+    except OSError:  # EAGAIN: not in the cache; EOPNOTSUPP, EINVAL: can't tell
+        return False
+
+
+_PROBE = bytearray(1)  # what `_cached` reads is thrown away
 
 
 async def _send_pieces(send: Send, receive: Receive, chunks: AsyncGenerator[bytes]) -> None:

@@ -1,13 +1,22 @@
 """Media tokens: short-lived HMAC-signed permission for one device to fetch one track's bytes.
 
 A token names the user, their playback session, the device that was the active speaker when it
-was minted (with the session's speaker generation) and the track. It is refused once it is older
-than MEDIA_TOKEN_SECONDS, or as soon as another speaker becomes active."""
+was minted (with the session's speaker generation), the track and when it expires
+(MEDIA_TOKEN_SECONDS after minting). It is refused once expired, or as soon as another speaker
+becomes active.
+
+A player fetches a track in many range requests with one token and one session, so the pure
+parts of checking them (the token's signature, the session's signature and password hash) are
+remembered per process; what can change (expiry, the session row, the account, the speaker) is
+checked on every request."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -15,7 +24,9 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.core.signals import setting_changed
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -31,6 +42,7 @@ class MediaGrant:
     device_id: int
     speaker_generation: int
     track_id: int
+    expires_at: int  # Unix time
 
 
 def media_token(session: PlaybackSession, track_id: int) -> str:
@@ -43,17 +55,26 @@ def media_token(session: PlaybackSession, track_id: int) -> str:
         session.active_device_id,
         session.speaker_generation,
         track_id,
+        int(time.time()) + settings.MEDIA_TOKEN_SECONDS,
     ]
-    return signing.dumps(payload, salt=SALT)
+    return signing.Signer(salt=SALT).sign_object(payload)
 
 
 def media_grant(token: str) -> MediaGrant | None:
-    """What a token grants if it is genuine and fresh (not yet checked against the session)."""
-    try:
-        payload = signing.loads(token, salt=SALT, max_age=settings.MEDIA_TOKEN_SECONDS)
-    except signing.BadSignature:  # also expired ones (SignatureExpired)
+    """What a token grants if it is genuine and unexpired (not yet checked against the session)."""
+    grant = _genuine_grant(token)
+    if grant is None or grant.expires_at <= time.time():
         return None
-    if not (isinstance(payload, list) and len(payload) == 5):
+    return grant
+
+
+@lru_cache(maxsize=4096)
+def _genuine_grant(token: str) -> MediaGrant | None:
+    try:
+        payload = signing.Signer(salt=SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):  # ValueError: not base64, not JSON
+        return None
+    if not (isinstance(payload, list) and len(payload) == 6):
         return None
     if not all(isinstance(value, int) and not isinstance(value, bool) for value in payload):
         return None
@@ -67,37 +88,93 @@ def media_file(grant: MediaGrant, session_key: str) -> Found:
     """(library file id, path relative to MUSIC_ROOT) of the granted track if `session_key` is a
     signed-in session of the grant's user and the speaker the grant was minted for is still the
     active one (every change of speaker bumps the generation); "refused" if not; "missing" if the
-    track has no readable file.
+    track has no readable file. Uses this thread's database connection.
 
     One hand-written query: the media endpoint asks this for every range a player fetches, and
     building the same through the ORM (session, user, speaker, file) cost ten times the answer.
     The session checks are Django's own (`django.contrib.auth.get_user` with the database session
     backend, the one Encore uses): not expired, the user id and an enabled backend in it, the
     password-derived hash matching (SECRET_KEY_FALLBACKS too), the account active."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MEDIA_FILE_SQL, _media_file_params(grant, session_key, connection.ops))
+        return _media_file_answer(grant, cursor.fetchone())
+
+
+def media_file_sqlite(grant: MediaGrant, session_key: str) -> Found | None:
+    """`media_file` without leaving the event loop, when the database is SQLite: a local file in
+    WAL mode, where a read never waits for a writer, costs less than the trip to a thread and
+    back. None when the database is not SQLite or the read could not be done at once (a lock),
+    for the caller to use `media_file` on a thread instead.
+
+    Its own read-only connection, opened at first use with Django's parameters: Django's
+    connections are not for event loops (and one is made anew for each request's context)."""
+    global _sqlite
+    if _sqlite is None:
+        django_side = connections.create_connection(DEFAULT_DB_ALIAS)
+        if django_side.vendor != "sqlite":
+            _sqlite = False
+            return None
+        try:
+            opened = sqlite3.connect(**{**django_side.get_connection_params(), "timeout": 0})
+            opened.execute("PRAGMA query_only = ON")
+        except sqlite3.Error:
+            return None
+        _sqlite = (opened, django_side.ops)
+    if _sqlite is False:
+        return None
+    opened, ops = _sqlite
+    try:
+        cursor = opened.execute(_MEDIA_FILE_SQLITE, _media_file_params(grant, session_key, ops))
+        row = cursor.fetchone()
+    except sqlite3.Error:
+        return None
+    return _media_file_answer(grant, row)
+
+
+_sqlite: tuple[sqlite3.Connection, BaseDatabaseOperations] | Literal[False] | None = None
+
+
+def _media_file_params(grant: MediaGrant, session_key: str, ops: BaseDatabaseOperations) -> list[Any]:  # fmt: skip
     if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
         raise ImproperlyConfigured("media_file reads sessions from the database session backend")
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_MEDIA_FILE_SQL, [grant.track_id, grant.track_id, session_key, now, grant.user_id, grant.session_id, grant.device_id, grant.speaker_generation])  # fmt: skip
-        row = cursor.fetchone()
+    now = ops.adapt_datetimefield_value(timezone.now())
+    return [grant.track_id, grant.track_id, session_key, now, grant.user_id, grant.session_id, grant.device_id, grant.speaker_generation]  # fmt: skip
+
+
+def _media_file_answer(grant: MediaGrant, row: tuple[Any, ...] | None) -> Found:
     if row is None:
         return "refused"
     session_data, password, is_active, file_id, path = row
+    if not (is_active and _signed_in(grant.user_id, session_data, password)):
+        return "refused"
+    return "missing" if file_id is None else (file_id, bytes(path))
+
+
+@lru_cache(maxsize=1024)
+def _signed_in(user_id: int, session_data: str, password: str) -> bool:
+    """Whether a session's data names this user, an enabled backend and the hash of this
+    password (Django's `get_user`), given the rows as they are now."""
     session = SessionStore().decode(session_data)
-    user = get_user_model()(pk=grant.user_id, password=password)
+    user = get_user_model()(pk=user_id, password=password)
     session_hash = session.get(HASH_SESSION_KEY) or ""
-    signed_in = (
-        session.get(SESSION_KEY) == str(grant.user_id)
+    return (
+        session.get(SESSION_KEY) == str(user_id)
         and session.get(BACKEND_SESSION_KEY) in settings.AUTHENTICATION_BACKENDS
-        and is_active
         and any(
             constant_time_compare(session_hash, known)
             for known in [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
         )
     )
-    if not signed_in:
-        return "refused"
-    return "missing" if file_id is None else (file_id, bytes(path))
+
+
+def _forget_checked(*, setting: str, **_: Any) -> None:
+    # What was remembered depends on the keys and backends it was checked with (tests change them).
+    if setting in {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "AUTHENTICATION_BACKENDS"}:
+        _genuine_grant.cache_clear()
+        _signed_in.cache_clear()
+
+
+setting_changed.connect(_forget_checked)
 
 
 def _media_file_sql() -> str:
@@ -117,3 +194,4 @@ def _media_file_sql() -> str:
 
 
 _MEDIA_FILE_SQL = _media_file_sql()
+_MEDIA_FILE_SQLITE = _MEDIA_FILE_SQL.replace("%s", "?")  # sqlite3's own parameter style
