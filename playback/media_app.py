@@ -8,7 +8,7 @@ player fetches audio in many range requests, and Django's middleware chain (each
 between the event loop and a thread) cost ten times what the answer itself does. What that chain
 gave is done here directly: the session cookie names a signed-in user (the same checks as Django's
 `get_user`), and one query checks the session, the token's speaker and finds the file (on the
-event loop with SQLite, on a database thread otherwise). Opening the file (a few metadata calls,
+event loop, through a connection of its own). Opening the file (a few metadata calls,
 cached by the kernel) happens on the event loop. Nothing here writes anything, so there is no
 CSRF to guard against.
 
@@ -44,7 +44,7 @@ from playback.media import (
     byte_ranges,
     multipart_byteranges,
 )
-from playback.tokens import Found, MediaGrant, media_file, media_file_sqlite, media_grant
+from playback.tokens import Found, MediaGrant, media_file, media_file_here, media_grant
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ CHUNK_BYTES = 1024 * 1024  # bench/media.py: larger reads cost less CPU per byte
 # Disk reads get threads of their own rather than the event loop's default executor: a slow disk
 # (a NAS) then holds up media streams only, not everything else that borrows a thread.
 _readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="encore-media")
-# The media query where the database is not SQLite. These threads keep their database connections
-# between requests (Django's per-request connection handling is not involved), so a few are
+# The media query when it cannot be asked on the event loop. These threads keep their database
+# connections between requests (Django's per-request connection handling is not involved), so a few are
 # enough and cheap.
 _checkers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="encore-media-auth")
 
@@ -142,8 +142,8 @@ async def serve_track(scope: Scope, receive: Receive, send: Send, track_id: int)
 
 
 async def _media_file(grant: MediaGrant, session_key: str) -> Found:
-    """`media_file`: right here with SQLite, else on a `_checkers` thread."""
-    found = media_file_sqlite(grant, session_key)
+    """`media_file`: right here on the event loop if it can be, else on a `_checkers` thread."""
+    found = await media_file_here(grant, session_key)
     if found is not None:
         return found
     loop = asyncio.get_running_loop()

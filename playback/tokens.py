@@ -12,12 +12,15 @@ checked on every request."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
@@ -100,38 +103,79 @@ def media_file(grant: MediaGrant, session_key: str) -> Found:
         return _media_file_answer(grant, cursor.fetchone())
 
 
-def media_file_sqlite(grant: MediaGrant, session_key: str) -> Found | None:
-    """`media_file` without leaving the event loop, when the database is SQLite: a local file in
-    WAL mode, where a read never waits for a writer, costs less than the trip to a thread and
-    back. None when the database is not SQLite or the read could not be done at once (a lock),
-    for the caller to use `media_file` on a thread instead.
+async def media_file_here(grant: MediaGrant, session_key: str) -> Found | None:
+    """`media_file` without leaving the event loop, through a connection of its own (Django's
+    are not for event loops, and one is made anew for each request's context): the trip to a
+    thread and back costs more than the query. None if it could not be asked here (another
+    database, a lock, a broken connection), for the caller to use `media_file` on a thread.
 
-    Its own read-only connection, opened at first use with Django's parameters: Django's
-    connections are not for event loops (and one is made anew for each request's context)."""
-    global _sqlite
-    if _sqlite is None:
-        django_side = connections.create_connection(DEFAULT_DB_ALIAS)
-        if django_side.vendor != "sqlite":
-            _sqlite = False
-            return None
-        try:
+    - SQLite: a read-only connection per process. The database is a local file in WAL mode,
+      where a read never waits for a writer; one that would wait (timeout 0) is left to a thread.
+    - PostgreSQL: an asynchronous connection per event loop, on which the query is prepared
+      once (unless DATABASES' OPTIONS set `prepare_threshold`: None for a PgBouncer that cannot
+      keep prepared statements), which spares the server planning it for every request."""
+    vendor = _vendor()
+    if vendor == "sqlite":
+        return _media_file_sqlite(grant, session_key)
+    if vendor == "postgresql":
+        return await _media_file_postgresql(grant, session_key)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _vendor() -> str:
+    return connections.create_connection(DEFAULT_DB_ALIAS).vendor
+
+
+def _media_file_sqlite(grant: MediaGrant, session_key: str) -> Found | None:
+    global _sqlite  # one per process, opened at first use
+    try:
+        if _sqlite is None:
+            django_side = connections.create_connection(DEFAULT_DB_ALIAS)
             opened = sqlite3.connect(**{**django_side.get_connection_params(), "timeout": 0})
             opened.execute("PRAGMA query_only = ON")
-        except sqlite3.Error:
-            return None
-        _sqlite = (opened, django_side.ops)
-    if _sqlite is False:
-        return None
-    opened, ops = _sqlite
-    try:
+            _sqlite = (opened, django_side.ops)
+        opened, ops = _sqlite
         cursor = opened.execute(_MEDIA_FILE_SQLITE, _media_file_params(grant, session_key, ops))
-        row = cursor.fetchone()
+        return _media_file_answer(grant, cursor.fetchone())
     except sqlite3.Error:
         return None
-    return _media_file_answer(grant, row)
 
 
-_sqlite: tuple[sqlite3.Connection, BaseDatabaseOperations] | Literal[False] | None = None
+_sqlite: tuple[sqlite3.Connection, BaseDatabaseOperations] | None = None
+
+
+async def _media_file_postgresql(grant: MediaGrant, session_key: str) -> Found | None:
+    loop = asyncio.get_running_loop()
+    connecting = _postgresql.get(loop)
+    if connecting is None:
+        connecting = _postgresql[loop] = loop.create_task(_postgresql_connect())
+    try:
+        opened, ops = await connecting
+        cursor = await opened.execute(_MEDIA_FILE_SQL, _media_file_params(grant, session_key, ops))
+        return _media_file_answer(grant, await cursor.fetchone())
+    except psycopg.Error:
+        if _postgresql.get(loop) is connecting:  # broken: the next request connects anew
+            del _postgresql[loop]
+        if connecting.done() and not connecting.exception():
+            await connecting.result()[0].close()
+        return None
+
+
+async def _postgresql_connect() -> tuple[psycopg.AsyncConnection[Any], BaseDatabaseOperations]:
+    django_side = connections.create_connection(DEFAULT_DB_ALIAS)
+    params = django_side.get_connection_params()
+    params.pop("cursor_factory")  # Django's, for its synchronous connections
+    if "prepare_threshold" not in django_side.settings_dict["OPTIONS"]:
+        params.pop("prepare_threshold")  # psycopg's default: prepared at the fifth use
+    opened = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+    return opened, django_side.ops
+
+
+_postgresql: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop,
+    asyncio.Task[tuple[psycopg.AsyncConnection[Any], BaseDatabaseOperations]],
+] = weakref.WeakKeyDictionary()
 
 
 def _media_file_params(grant: MediaGrant, session_key: str, ops: BaseDatabaseOperations) -> list[Any]:  # fmt: skip

@@ -1,11 +1,12 @@
 """`media_file`: the one query behind every media request, which reads the signed-in session itself
 instead of going through Django's middleware, so it must refuse whatever Django's `get_user`
 would refuse. Each case is asked of both ways of running it: through Django's connection (on a
-thread) and, with SQLite, through the event loop's own connection (`media_file_sqlite`)."""
+thread) and through the event loop's own connection (`media_file_here`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,13 +16,13 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
 
-from playback import sessions
+from playback import sessions, tokens
 from playback.models import LibraryFile
 from playback.tokens import (
     Found,
     MediaGrant,
     media_file,
-    media_file_sqlite,
+    media_file_here,
     media_grant,
     media_token,
 )
@@ -36,18 +37,21 @@ Lookup = Callable[[MediaGrant, str], Found]
 
 
 @pytest.fixture(params=["thread", "event loop"])
-def media_file_of(request: pytest.FixtureRequest) -> Lookup:
+def media_file_of(request: pytest.FixtureRequest) -> Iterator[Lookup]:
     if request.param == "thread":
-        return media_file
-    if connection.vendor != "sqlite":
-        pytest.skip("the event loop's own connection is for SQLite only")
+        yield media_file
+        return
+    loop = asyncio.new_event_loop()
 
     def on_the_event_loop(grant: MediaGrant, session_key: str) -> Found:
-        found = media_file_sqlite(grant, session_key)
-        assert found is not None, "the event loop's connection could not read"
+        found = loop.run_until_complete(media_file_here(grant, session_key))
+        assert found is not None, "the event loop's connection could not ask"
         return found
 
-    return on_the_event_loop
+    yield on_the_event_loop
+    if connecting := tokens._postgresql.pop(loop, None):  # its connection, closed with the loop
+        loop.run_until_complete(connecting.result()[0].close())
+    loop.close()
 
 
 def signed_in(user: User) -> str:
@@ -134,3 +138,25 @@ def test_a_new_speaker_retires_the_old_speakers_grant(
     phone = device(alice, "phone-0001")
     sessions.speaker_choose(at(alice, phone, 5))
     assert media_file_of(grant, key) == "refused"
+
+
+def test_a_broken_postgresql_connection_is_left_to_a_thread_then_made_anew(
+    alice: User, grant: MediaGrant
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's event loop connection (DATABASE_URL=postgres://…)")
+    key = signed_in(alice)
+    expected = media_file(grant, key)
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(media_file_here(grant, key)) == expected
+        broken, _ = loop.run_until_complete(tokens._postgresql[loop])
+        with connection.cursor() as cursor:  # as a database restart would
+            cursor.execute("SELECT pg_terminate_backend(%s)", [broken.info.backend_pid])
+        assert loop.run_until_complete(media_file_here(grant, key)) is None
+        assert loop.run_until_complete(media_file_here(grant, key)) == expected
+        renewed, _ = loop.run_until_complete(tokens._postgresql.pop(loop))
+        assert renewed is not broken
+        loop.run_until_complete(renewed.close())
+    finally:
+        loop.close()
