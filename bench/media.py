@@ -257,17 +257,14 @@ def process(args: list[str], *, log: Path, env: dict[str, str] | None = None, **
 
 
 def web_servers_start(stack: ExitStack, *, count: int, env: dict[str, str], log: Path) -> tuple[int, list[int]]:  # fmt: skip
-    """uvicorn with the Procfile's options (no access log: it would log whole URLs, tokens
-    included) and `count` worker processes sharing one socket; returns the port and its pid
-    (with more than one worker, the supervisor's: the workers are its children)."""
-    from tests.processes import free_port
+    """uvicorn as the Procfile runs it (no access log: it would log whole URLs, tokens included)
+    with `count` worker processes sharing one socket; returns the port and its pid (with more
+    than one worker, the supervisor's: the workers are its children)."""
+    from tests.processes import free_port, web_command
 
     port = free_port()
-    args = [
-        str(Path(sys.executable).parent / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(count), "--no-access-log", "--no-proxy-headers", "--lifespan", "off",
-        "--log-level", "warning", "config.asgi:application",
-    ]  # fmt: skip
+    command = web_command(port)
+    args = [*command[:-1], "--workers", str(count), command[-1]]  # the last is the application
     proc = stack.enter_context(process(args, log=log, env=env))
     deadline = time.monotonic() + 30
     while True:

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dashboard import percentile
 from bench.polling import bench_environment, free_port
+from tests.processes import web_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -278,9 +279,7 @@ def main() -> None:
             port = free_port()
             servers.append(
                 subprocess.Popen(
-                    [str(Path(sys.executable).parent / "uvicorn"), "--host", "127.0.0.1",
-                     "--port", str(port), "--no-access-log", "--lifespan", "off",
-                     "--timeout-graceful-shutdown", "3", "config.asgi:application"],
+                    web_command(port),
                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(work / f"web-{port}.log").open("wb"),
                 )
             )  # fmt: skip
