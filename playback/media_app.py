@@ -277,9 +277,8 @@ async def _read_pieces(file: FileIO, pieces: Sequence[bytes | ByteRange]) -> Asy
                     chunk = await asyncio.wrap_future(reading)
                 if not chunk:
                     # Truncated in place since it was opened: the promised length cannot be met.
-                    # Ending short rather than raising: under daphne the client is left waiting
-                    # for the rest either way, and an exception once the response has started
-                    # also trips daphne's own error handling (it tries to start a 500).
+                    # Ending short rather than raising: the server cuts the connection either way
+                    # (the response is incomplete), and this line says why.
                     logger.warning("A media file shrank while being sent; the body ends short")
                     return
                 offset += len(chunk)
