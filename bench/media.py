@@ -748,7 +748,6 @@ def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
         work,
         work / "static",
         MUSIC_ROOT=str(music_root),
-        MEDIA_TOKEN_SECONDS=str(max(3600, int(run_seconds * 2))),
         DEBUG="false",
         LOG_LEVEL="WARNING",
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -790,7 +789,7 @@ def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
         client = sign_in(f"http://127.0.0.1:{direct_port}", USERNAME, PASSWORD)
         cookie = f"sessionid={client.cookies['sessionid']}"
         client.close()
-        settings.MEDIA_TOKEN_SECONDS = int(env["MEDIA_TOKEN_SECONDS"])  # minted here: the whole run
+        settings.MEDIA_TOKEN_SECONDS = max(3600, int(run_seconds * 2))  # tokens for the whole run
         media = tuple(f"/media/tracks/{f.track_id}?token={media_token(session, f.track_id)}" for f in files)  # fmt: skip
         plain = tuple("/plain/" + quote(f.relative) for f in files)
         yield Setup(

@@ -60,8 +60,8 @@ CHUNK_BYTES = 1024 * 1024  # bench/media.py: larger reads cost less CPU per byte
 # (a NAS) then holds up media streams only, not everything else that borrows a thread.
 _readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="encore-media")
 # The media query when it cannot be asked on the event loop. These threads keep their database
-# connections between requests (Django's per-request connection handling is not involved), so a few are
-# enough and cheap.
+# connections between requests (Django's per-request connection handling is not involved), so a
+# few are enough and cheap.
 _checkers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="encore-media-auth")
 
 

@@ -62,12 +62,18 @@ def set_cookie(response: httpx.Response, name: str) -> str:
     return found[0]
 
 
+def alice_signs_up() -> None:
+    """alice with PASSWORD, hashed with a hasher the web server's own settings accept (the
+    tests' hasher is a faster one the server does not know)."""
+    User.objects.create(username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_plain_http_sign_in_works_with_debug_off_and_https_unset(
     tmp_path: Path, static_root: Path
 ) -> None:
-    User.objects.create(username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    alice_signs_up()
     env = process_env(tmp_path, static_root, DEBUG="false")
     with web_server(env, tmp_path / "web.log") as base, httpx.Client(base_url=base) as client:
         page = client.get("/accounts/login/")
@@ -102,7 +108,7 @@ def test_plain_http_sign_in_works_with_debug_off_and_https_unset(
 def test_production_behind_a_proxy_redirects_sends_hsts_and_secure_cookies(
     tmp_path: Path, static_root: Path
 ) -> None:
-    User.objects.create(username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    alice_signs_up()
     env = process_env(
         tmp_path,
         static_root,
@@ -153,7 +159,7 @@ def test_without_a_trusted_proxy_a_client_cannot_pose_as_one(
     """The web server as the Procfile runs it, TRUSTED_PROXY_COUNT unset: X-Forwarded-For and
     -Proto written by the client itself change neither its address (its sign-in lockout holds)
     nor its scheme."""
-    User.objects.create(username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    alice_signs_up()
     env = process_env(tmp_path, static_root, DEBUG="false", SIGN_IN_FAILURE_LIMIT="3")
     with web_server(env, tmp_path / "web.log") as base, httpx.Client(base_url=base) as client:
 
