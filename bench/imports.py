@@ -39,7 +39,7 @@ from bench.polling import recreate_postgres_database  # noqa: E402
 def write_export(path: Path, plays: int, seed: str) -> int:
     import msgspec
 
-    from scrobbler.spotify.simulator.export import synthetic_export
+    from spotify_sim.export import synthetic_export
 
     records = 0
     start_ms = 1_262_304_000_000  # 2010-01-01: a million plays take about 16 years

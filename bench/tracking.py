@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scrobbler.spotify.simulator.history import HistoryOptions
-from scrobbler.spotify.simulator.listener import Listener
-from scrobbler.spotify.simulator.observe import PollPlan, Score, score, watch
-from scrobbler.spotify.simulator.profiles import PROFILES, resolve_profile
+from scrobbler.simulated import PollPlan, Score, score, watch
 from scrobbler.tracking import Tracker
+from spotify_sim.history import HistoryOptions
+from spotify_sim.listener import Listener
+from spotify_sim.profiles import PROFILES, resolve_profile
 
 T0 = 1_772_366_400_000
 HOUR = 3_600_000

@@ -139,19 +139,22 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_ratelimit",
+    "spotify_sim",
     "scrobbler",
     "playback",
     "imports",
+    "dashboard",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "scrobbler.middleware.StaticFiles",  # WhiteNoise, async-capable
+    "ops.middleware.StaticFiles",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "scrobbler.middleware.user_time_zone",
+    "accounts.middleware.user_time_zone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -177,8 +180,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "scrobbler.context_processors.theme",
-                "scrobbler.registration.signup_context",
+                "accounts.context_processors.theme",
+                "accounts.registration.signup_context",
             ],
         },
     },
@@ -287,7 +290,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 POLL_TICK_SECONDS = env.float("POLL_TICK_SECONDS", default=1.0)
 # Polling is recorded as one JobRun per minute; housekeeping deletes those older than this.
 JOB_RUN_POLLS_DAYS = env.int("JOB_RUN_POLLS_DAYS", default=14)
-# The public global stats are recomputed this often, in the background (scrobbler.global_stats).
+# The public global stats are recomputed this often, in the background (dashboard.global_stats).
 GLOBAL_STATS_SECONDS = env.float("GLOBAL_STATS_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "poll-spotify": {
@@ -373,7 +376,7 @@ X_FRAME_OPTIONS = "DENY"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-RATELIMIT_IP_META_KEY = "scrobbler.http.client_ip"
+RATELIMIT_IP_META_KEY = "ops.http.client_ip"
 if HTTPS and not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS.append("security.W021")  # preload: see HSTS_PRELOAD above
 
@@ -407,8 +410,8 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "scrobbler.http.client_ip"
-AXES_LOCKOUT_CALLABLE = "scrobbler.ratelimits.sign_in_locked_out"
+AXES_CLIENT_IP_CALLABLE = "ops.http.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.signin.sign_in_locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # no record of every successful sign-in: failures are enough
 AXES_VERBOSE = False

@@ -4,12 +4,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from scrobbler.ratelimits import sign_in_limited
+from accounts.signin import sign_in_limited
 
 urlpatterns = [
     # The admin's sign-in, rate-limited like the site's (before admin/ so that it wins).
     path("admin/login/", sign_in_limited(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
+    path("", include("dashboard.urls")),
+    path("", include("accounts.urls")),
     path("", include("scrobbler.urls")),
     path("", include("imports.urls")),
     path("", include("playback.urls")),
@@ -17,4 +19,4 @@ urlpatterns = [
 ]
 
 if settings.SPOTIFY_SIMULATOR:  # the bundled Spotify simulator (demo mode, tests, benchmarks)
-    urlpatterns.insert(0, path("spotify-sim/", include("scrobbler.spotify.simulator.urls")))
+    urlpatterns.insert(0, path("spotify-sim/", include("spotify_sim.urls")))

@@ -33,9 +33,10 @@ from imports.parsing import ExportError, Listens
 from imports.reading import prepare
 from imports.writes import plays_by_source, plays_write
 from ops.counters import IMPORT_ROWS, PLAYS_RECORDED, counters_add
+from ops.models import JobRun
 from scrobbler import tasks as scrobbler_tasks
 from scrobbler.dedupe import moment_of
-from scrobbler.models import JobRun, User
+from scrobbler.models import User
 from scrobbler.sql import long_queries
 
 log = logging.getLogger(__name__)

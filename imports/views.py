@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from imports import exports, services
 from imports.models import Import
+from ops.ratelimits import limited, too_many_requests
 from scrobbler.http import signed_in_user
-from scrobbler.ratelimits import limited, too_many_requests
 
 IMPORTS_SHOWN = 20
 

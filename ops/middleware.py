@@ -1,4 +1,6 @@
-"""Every request gets an id: taken from a sane incoming X-Request-ID (set by nginx or a load
+"""Request plumbing: request ids and the access log, and static files.
+
+Every request gets an id: taken from a sane incoming X-Request-ID (set by nginx or a load
 balancer, so their logs and ours join up) or made here. Its log lines carry it, the response
 returns it, and one access log line says how it went (path only: query strings can hold
 tokens, which is why the web server runs without its own access log)."""
@@ -12,10 +14,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from ops.logs import current_request_id
 
@@ -81,3 +84,36 @@ def request_id(get_response: Callable[[HttpRequest], Any]) -> Callable[[HttpRequ
             current_request_id.reset(token)
 
     return middleware
+
+
+class StaticFiles(WhiteNoiseMiddleware):
+    """WhiteNoise (static files without a front server), usable in async requests too.
+
+    WhiteNoise is sync-only, and one sync-only middleware makes Django run every request's whole
+    chain on a thread of its own and hop back for async views: media streaming and the event
+    stream would pay that on every request. Finding a static file is a dictionary lookup, so in
+    async requests it is done in place."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        super().__init__(get_response)
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self._async_call(request)
+        return super().__call__(request)
+
+    async def _async_call(self, request: HttpRequest) -> HttpResponseBase:
+        if self.autorefresh:  # DEBUG: looks on disk, as WhiteNoise itself does
+            static_file = self.find_file(request.path_info)
+        else:
+            static_file = self.files.get(request.path_info)
+        if static_file is not None:
+            response: HttpResponseBase = self.serve(static_file, request)
+            return response
+        answer: HttpResponseBase = await self.get_response(request)
+        return answer

@@ -1,13 +1,63 @@
+"""Operations pages: liveness and readiness probes, the staff's system page with its worker
+check, and Prometheus metrics."""
+
 from __future__ import annotations
 
 import secrets
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ops import readiness
 from ops.metrics import metrics_text
+from ops.models import JobRun
+
+JOB_RUNS_SHOWN = 10
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive (no dependencies checked: that is /readyz)."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    parts = readiness.readiness()
+    failing = [part.name for part in parts if not part.ok]
+    body = {
+        "status": "ok" if not failing else "unavailable",
+        "failing": failing,
+        "parts": {part.name: {"ok": part.ok, "detail": part.detail} for part in parts},
+    }
+    return JsonResponse(body, status=503 if failing else 200)
+
+
+@require_GET
+@staff_member_required
+def system_status(request: HttpRequest) -> HttpResponse:
+    context = {
+        "parts": readiness.readiness(),
+        "job_runs": JobRun.objects.order_by("-created_at")[:JOB_RUNS_SHOWN],
+    }
+    template = (
+        "ops/system.html#job-runs" if request.headers.get("HX-Request") else "ops/system.html"
+    )
+    return render(request, template, context)
+
+
+@require_POST
+@staff_member_required
+def worker_check(request: HttpRequest) -> HttpResponse:
+    readiness.worker_check_request()
+    return redirect("system-status")
 
 
 def _allowed(request: HttpRequest) -> bool:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
 
+from ops.ratelimits import limited, too_many_requests
 from playback import queue, sessions
 from playback.media_app import media_url
 from playback.models import PlaybackSession
@@ -23,7 +24,6 @@ from playback.sessions import Control, PlaybackError
 from playback.snapshot import session_snapshot as snapshot_of
 from playback.tokens import media_token
 from scrobbler.http import signed_in_user
-from scrobbler.ratelimits import limited, too_many_requests
 
 
 def _error(message: str, status: int) -> JsonResponse:

@@ -24,10 +24,11 @@ from django.utils import timezone
 from mutagen import MutagenError
 from mutagen.flac import FLAC, FLACNoHeaderError, VCFLACDict
 
+from ops.models import JobRun
 from playback import covers
 from playback.models import LibraryFile
 from scrobbler.catalog import CatalogEntry, TrackEntry, catalog_upsert, local_uri, rows_where_in
-from scrobbler.models import Album, JobRun, Track
+from scrobbler.models import Album, Track
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from django.db.models.functions import Greatest, Least
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
-from scrobbler.models import FailureKind, JobRun
+from ops.models import JobRun
+from scrobbler.models import FailureKind
 
 # Failures that make a minute "failed": only UNKNOWN, an exception no handler foresaw (a bug, or a
 # response Encore cannot read), and a tick that crashed. Revoked links (AUTH), Spotify's 429s

@@ -159,50 +159,6 @@ class Play(models.Model):
         return f"{self.user}: {self.track} at {self.ended_at:%Y-%m-%d %H:%M}"
 
 
-class JobRun(models.Model):
-    """One run of background work: a library scan, an import's run, a worker check, or one UTC
-    minute of polling (`minute` set: the beat ticks of that minute add themselves to one row)."""
-
-    class Kind(models.TextChoices):
-        WORKER_CHECK = "worker_check", "Worker check"
-        LIBRARY_SCAN = "library_scan", "Library scan"
-        IMPORT = "import", "Import"
-        POLLS = "polls", "Polls (a minute)"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    kind = models.CharField(max_length=30, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    minute = models.DateTimeField(
-        null=True, blank=True, help_text="The UTC minute a row of polls sums up"
-    )
-
-    class Meta:
-        indexes = [models.Index(fields=["-created_at"], name="jobrun_recent_idx")]
-        constraints = [
-            # One row per kind and minute (rows without a minute are not affected: NULLs differ);
-            # its index also serves the housekeeping's delete of old minutes.
-            models.UniqueConstraint(fields=["kind", "minute"], name="jobrun_one_per_minute")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
-
-
 class PollMode(models.TextChoices):
     HISTORY = "history", "History (recently played)"
     REALTIME = "realtime", "Realtime (currently playing)"
@@ -352,7 +308,7 @@ class InviteQuerySet(models.QuerySet["Invite"]):
 
 
 class Invite(models.Model):
-    """Permission for one person to sign up while REGISTRATION=invite (scrobbler.registration).
+    """Permission for one person to sign up while REGISTRATION=invite (accounts.registration).
 
     Only the SHA-256 of the code is stored, like a password-reset token: the code itself is shown
     once, when the invite is made, and a copy of the database cannot be used to sign up.

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from scrobbler.localtime import day_number, day_start, month_after, months_between, offset_spans
 from scrobbler.models import (
     EntityKind,
     EntityMonth,
@@ -35,7 +36,6 @@ from scrobbler.models import (
     TrackArtist,
     User,
 )
-from scrobbler.periods import day_number, day_start, month_after, months_between, offset_spans
 from scrobbler.sql import epoch_ms_sql, json_values_sql, long_queries, sql_params
 
 SESSION_GAP = timedelta(minutes=20)

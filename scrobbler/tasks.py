@@ -6,15 +6,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from scrobbler import demo, global_stats, jobruns, metadata, playlists, polling, rollups, system
+from scrobbler import demo, jobruns, metadata, playlists, polling, rollups
 from scrobbler.spotify.errors import SpotifyError
 
 log = logging.getLogger(__name__)
-
-
-@shared_task(name="scrobbler.worker_check", max_retries=0)
-def worker_check(job_id: int) -> None:
-    system.worker_check_run(job_id=job_id)
 
 
 @shared_task(name="scrobbler.poll_due", ignore_result=True)
@@ -61,10 +56,3 @@ def rollups_housekeeping() -> int:
     delete polling's JobRuns older than JOB_RUN_POLLS_DAYS (this task runs every minute)."""
     jobruns.poll_minutes_prune()
     return rollups.rollups_refresh_stale()
-
-
-@shared_task(name="scrobbler.global_stats_refresh", ignore_result=True)
-def global_stats_refresh() -> None:
-    """Recompute the public global stats into the cache (beat, every GLOBAL_STATS_SECONDS), so
-    that no visitor waits for them."""
-    global_stats.global_stats_refresh()

@@ -1,6 +1,6 @@
 """The dashboard in a real browser: sign in, switch ranges and themes, and check the numbers every
 page shows against the plays themselves, counted here in plain Python in the user's time zone (not
-through scrobbler.stats), so the browser independently confirms the rollups. Every page visited is
+through dashboard.stats), so the browser independently confirms the rollups. Every page visited is
 saved as a full-page screenshot under test-artifacts/dashboard/."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
+from scrobbler.localtime import day_start
 from scrobbler.models import Album, Artist, Play, Track, TrackArtist, User
-from scrobbler.periods import day_start
 from scrobbler.rollups import rollups_mark, rollups_refresh
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, screenshot

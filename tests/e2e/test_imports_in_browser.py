@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import make_password
 
 from imports.models import Import
 from scrobbler.models import Play, User
-from scrobbler.spotify.simulator.export import synthetic_export
+from spotify_sim.export import synthetic_export
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import screenshot
 from tests.imports.importing import run_import

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from django.contrib.auth.hashers import make_password
 
-from scrobbler.models import JobRun, User
+from ops.models import JobRun
+from scrobbler.models import User
 from tests.conftest import PASSWORD
 from tests.processes import celery_worker, csrf_token, process_env, sign_in, web_server
 

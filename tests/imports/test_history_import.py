@@ -221,11 +221,11 @@ def test_import_after_the_same_listening_was_recorded_live_adds_only_what_live_m
     alice: User, tmp_path: Path
 ) -> None:
     from scrobbler.polling import plays_record
-    from scrobbler.spotify.simulator.export import listener_export
-    from scrobbler.spotify.simulator.listener import Listener
-    from scrobbler.spotify.simulator.observe import PollPlan, watch
-    from scrobbler.spotify.simulator.profiles import resolve_profile
+    from scrobbler.simulated import PollPlan, watch
     from scrobbler.tracking import Tracker
+    from spotify_sim.export import listener_export
+    from spotify_sim.listener import Listener
+    from spotify_sim.profiles import resolve_profile
 
     start = int(datetime(2025, 5, 1, 8, tzinfo=UTC).timestamp() * 1000)
     end = start + 3 * 3_600_000

@@ -11,7 +11,8 @@ from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from imports import services
 from imports.models import Import
-from scrobbler.models import JobRun, User
+from ops.models import JobRun
+from scrobbler.models import User
 from tests.imports.importing import analyse, extended_listen, run_import, write_json
 
 pytestmark = pytest.mark.django_db

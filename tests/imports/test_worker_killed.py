@@ -14,8 +14,9 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from imports.models import Import, ImportBatch
-from scrobbler.models import JobRun, Play, User
-from scrobbler.spotify.simulator.export import synthetic_export
+from ops.models import JobRun
+from scrobbler.models import Play, User
+from spotify_sim.export import synthetic_export
 from tests.conftest import PASSWORD
 from tests.imports.importing import run_import, stored
 from tests.processes import BIN, ROOT, celery_worker, csrf_token, process_env, sign_in, web_server

@@ -23,8 +23,8 @@ from scrobbler.models import Play, User
 from tests.factories import TrackFactory
 from tests.imports.importing import extended_listen, run_import, write_json
 from tests.playback.test_sessions import at, device, in_library, play_track
-from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import sim_linked_account
+from tests.spotify_sim.conftest import Sim
 
 pytestmark = pytest.mark.django_db
 

@@ -16,11 +16,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks
 
+from ops.models import JobRun
 from playback import library
 from playback.library import ScanReport, library_scan
 from playback.models import LibraryFile
 from scrobbler.catalog import CatalogEntry, TrackEntry, catalog_upsert, local_uri
-from scrobbler.models import Album, JobRun, Play, Track, User
+from scrobbler.models import Album, Play, Track, User
 from tests.factories import PlayFactory, UserFactory
 from tests.playback.flac import flac_write, png_bytes
 from tests.processes import manage, process_env

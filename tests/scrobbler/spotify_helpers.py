@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from scrobbler.models import SpotifyAccount, User
 from scrobbler.spotify import crypto
-from tests.scrobbler.simulator.conftest import Sim
+from tests.spotify_sim.conftest import Sim
 
 
 def linked_account(

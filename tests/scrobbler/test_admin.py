@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from imports.models import Import
 from imports.services import import_create
+from ops.models import JobRun
 from playback.models import Device, PlaybackSession
-from scrobbler.models import JobRun, Play, SpotifyAccount, SpotifyWaitlistEntry, TrackLike, User
+from scrobbler.models import Play, SpotifyAccount, SpotifyWaitlistEntry, TrackLike, User
 from tests.factories import ArtistFactory, PlayFactory, TrackFactory, UserFactory
 from tests.scrobbler.spotify_helpers import linked_account
 
@@ -182,10 +183,10 @@ def test_rescan_library_from_the_users_and_the_job_runs_pages(
         )
     assert JobRun.objects.filter(kind=JobRun.Kind.LIBRARY_SCAN).count() == 1  # eager: it ran
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client_.post(reverse("admin:scrobbler_jobrun_scan_library"))
+        response = admin_client_.post(reverse("admin:ops_jobrun_scan_library"))
     assert response.status_code == 302
     assert JobRun.objects.filter(kind=JobRun.Kind.LIBRARY_SCAN).count() == 2
-    assert admin_client_.get(reverse("admin:scrobbler_jobrun_scan_library")).status_code == 405
+    assert admin_client_.get(reverse("admin:ops_jobrun_scan_library")).status_code == 405
 
 
 def test_deleting_a_user_with_all_data_asks_first_then_removes_everything_theirs(
@@ -268,7 +269,7 @@ def test_non_staff_cannot_use_the_user_actions(client: Client, alice: User, bob:
         assert "/admin/login/" in response["Location"]
     assert User.objects.filter(pk=bob.pk).exists()
     assert not SpotifyAccount.objects.get(user=bob).polling_paused
-    assert client.post(reverse("admin:scrobbler_jobrun_scan_library")).status_code == 302
+    assert client.post(reverse("admin:ops_jobrun_scan_library")).status_code == 302
 
 
 def test_staff_without_permissions_cannot_delete_users(
@@ -311,7 +312,7 @@ def test_job_runs_show_duration_and_outcome_with_filters(admin_client_: Client) 
         details={"error": "MUSIC_ROOT is not a folder"},
     )
     JobRun.objects.create(kind=JobRun.Kind.WORKER_CHECK, status=JobRun.Status.QUEUED)
-    url = reverse("admin:scrobbler_jobrun_changelist")
+    url = reverse("admin:ops_jobrun_changelist")
     page = admin_client_.get(url)
     assert "12.5 s" in page.text
     assert "error: MUSIC_ROOT is not a folder" in page.text
@@ -354,7 +355,7 @@ def test_staff_see_polls_and_imports_in_job_runs_with_a_constant_query_count(
 
     staff.user_permissions.add(Permission.objects.get(codename="view_jobrun"))
     client.force_login(staff)
-    url = reverse("admin:scrobbler_jobrun_changelist")
+    url = reverse("admin:ops_jobrun_changelist")
     start = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
     def add_runs(count: int) -> None:

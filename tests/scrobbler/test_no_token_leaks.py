@@ -28,8 +28,8 @@ from tests.conftest import PASSWORD
 from tests.imports.importing import extended_listen
 from tests.playback.flac import flac_write
 from tests.processes import process_env, web_server
-from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import finish_link, start_link
+from tests.spotify_sim.conftest import Sim
 
 pytestmark = pytest.mark.django_db
 

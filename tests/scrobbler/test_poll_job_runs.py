@@ -12,12 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django import Settings
 
+from ops.models import JobRun
 from scrobbler import jobruns, polling, tasks
-from scrobbler.models import FailureKind, JobRun, PollMode, SpotifyAccount
+from scrobbler.models import FailureKind, PollMode, SpotifyAccount
 from tests.concurrency import at_once
 from tests.factories import UserFactory
-from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import sim_linked_account
+from tests.spotify_sim.conftest import Sim
 
 pytestmark = pytest.mark.django_db
 

@@ -25,8 +25,8 @@ from scrobbler.models import (
 from scrobbler.polling import HISTORY_PAGE_SIZE
 from tests.concurrency import at_once
 from tests.factories import UserFactory
-from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import sim_linked_account
+from tests.spotify_sim.conftest import Sim
 
 pytestmark = pytest.mark.django_db
 

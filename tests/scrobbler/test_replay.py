@@ -12,8 +12,8 @@ from pytest_django import Settings
 
 from scrobbler import polling
 from scrobbler.models import Play, PollMode, User
-from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import sim_linked_account
+from tests.spotify_sim.conftest import Sim
 
 pytestmark = pytest.mark.django_db
 

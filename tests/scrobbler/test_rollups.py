@@ -1,7 +1,7 @@
 """Dashboard rollups and selectors give exactly what the raw plays give.
 
 Random listening histories (seeded) go through `rollups_refresh`; every rollup row and every
-selector in `scrobbler.stats` is then compared with an answer worked out in plain Python from the
+selector in `dashboard.stats` is then compared with an answer worked out in plain Python from the
 Play rows, for many periods, and again after each kind of change the rollups must follow: new
 plays, deleted plays, merged tracks, new credits and a new time zone. The reference code below
 is deliberately naive: one pass over the plays per question.
@@ -20,7 +20,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db.models import Max, Min
 
-from scrobbler import rollups, stats
+from dashboard import stats
+from dashboard.periods import Period, period_parse
+from scrobbler import rollups
+from scrobbler.localtime import day_number, day_start, local_day, month_after, month_start
 from scrobbler.models import (
     Album,
     Artist,
@@ -35,15 +38,6 @@ from scrobbler.models import (
     Track,
     TrackArtist,
     User,
-)
-from scrobbler.periods import (
-    Period,
-    day_number,
-    day_start,
-    local_day,
-    month_after,
-    month_start,
-    period_parse,
 )
 from scrobbler.plays import plays_merge_tracks
 from scrobbler.rollups import (

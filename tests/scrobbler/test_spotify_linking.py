@@ -14,8 +14,8 @@ from scrobbler.spotify import accounts, crypto
 from scrobbler.spotify.errors import SpotifyAuthError
 from tests.concurrency import at_once
 from tests.factories import UserFactory
-from tests.scrobbler.simulator.conftest import Sim
 from tests.scrobbler.spotify_helpers import finish_link, sim_linked_account, start_link
+from tests.spotify_sim.conftest import Sim
 
 pytestmark = pytest.mark.django_db
 

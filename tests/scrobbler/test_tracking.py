@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scrobbler.spotify.simulator.history import HistoryOptions
-from scrobbler.spotify.simulator.listener import Listener
-from scrobbler.spotify.simulator.observe import PollPlan, Score, score, watch
-from scrobbler.spotify.simulator.profiles import PROFILES, resolve_profile
+from scrobbler.simulated import PollPlan, Score, score, watch
 from scrobbler.tracking import DetectedPlay, Observation, Tracker
+from spotify_sim.history import HistoryOptions
+from spotify_sim.listener import Listener
+from spotify_sim.profiles import PROFILES, resolve_profile
 
 T0 = 1_772_366_400_000
 S = 1_000
@@ -42,7 +42,7 @@ def cp(
 
 
 def rp(at: int, *items: tuple[str, int]) -> Observation:
-    from scrobbler.spotify.simulator.times import iso_ms
+    from spotify_sim.times import iso_ms
 
     body = {
         "items": [{"track": track(uri), "played_at": iso_ms(T0 + played)} for uri, played in items]

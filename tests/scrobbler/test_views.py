@@ -7,7 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks, Settings
 
-from scrobbler.models import JobRun, Play, User
+from ops.models import JobRun
+from scrobbler.models import Play, User
 from tests.conftest import PASSWORD
 from tests.factories import ArtistFactory, PlayFactory, TrackFactory
 

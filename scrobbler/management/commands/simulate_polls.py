@@ -5,11 +5,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from scrobbler.spotify.simulator.history import HistoryOptions
-from scrobbler.spotify.simulator.listener import Listener
-from scrobbler.spotify.simulator.observe import PollPlan, watch
-from scrobbler.spotify.simulator.profiles import PROFILES, resolve_profile
-from scrobbler.spotify.simulator.times import iso_ms
+from scrobbler.simulated import PollPlan, watch
+from spotify_sim.history import HistoryOptions
+from spotify_sim.listener import Listener
+from spotify_sim.profiles import PROFILES, resolve_profile
+from spotify_sim.times import iso_ms
 
 START_MS = 1_772_366_400_000  # 2026-03-01T12:00:00Z: any fixed instant keeps logs reproducible
 

@@ -1,0 +1,559 @@
+"""Charts drawn on the server as SVG: bars, lines and heatmaps, their geometry worked out here so
+that templates only place elements (`dashboard/templatetags/charts.py` renders them).
+
+Pure Python, no Django. Each chart has a fixed viewBox of `width` by `height` user units that CSS
+scales to the page. Coordinates are rounded to two decimals to keep the markup small. Values
+must be finite and not negative. Every chart also carries a one-line `summary` for screen readers
+and `table_rows` for the table shown instead of the drawing on request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+ValueFormat = Callable[[float], str]
+
+WIDTH = 640.0
+PLOT_HEIGHT = 200.0
+CELL_HEIGHT = 24.0
+PAD = 8.0  # around the whole drawing
+TOP = 10.0  # above the plot: room for the top tick label, centred on the top line
+LABEL_GAP = 6.0  # between an axis label and what it labels
+X_LABEL_BAND = 22.0  # below the plot, for category labels
+FONT_SIZE = 11.0  # user units; static/css/encore.css sets the same, so the estimates below hold
+CHAR_WIDTH = 6.5  # a generous average glyph width at FONT_SIZE, to keep labels from colliding
+BASELINE_SHIFT = round(
+    FONT_SIZE * 0.35, 2
+)  # from a line's y to the baseline that centres text on it
+MAX_X_LABELS = 12
+BAR_GAP = 0.2  # of a bar's slot, left empty between bars that are wide enough to have one
+MIN_SLOT_FOR_GAP = 3.0
+CELL_GAP = 2.0
+NO_DATA = "No data"
+EMPTY_HEIGHT = 60.0  # a chart with nothing to draw is a short box saying so
+
+
+def format_number(value: float) -> str:
+    """Whole numbers with thousands separators ("1,234"), others to at most two decimals ("2.5")."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    """The rectangle data is drawn in, in user units."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def width(self) -> float:
+        return _r(self.right - self.left)
+
+    @property
+    def height(self) -> float:
+        return _r(self.bottom - self.top)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A value on the value axis: a grid line at `y` and its label, right-aligned at `text_x`
+    with its baseline at `text_y`."""
+
+    value: float
+    y: float
+    text_x: float
+    text_y: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class AxisLabel:
+    """A label whose text is anchored at (`x`, `y`): centred for categories, right-aligned for rows."""
+
+    x: float
+    y: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: float
+    tooltip: str
+
+
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    """What `{% bar_chart %}` draws. An `empty` chart has no bars, ticks or labels."""
+
+    title: str
+    value_label: str
+    label_header: str
+    width: float
+    height: float
+    plot: Plot
+    bars: tuple[Bar, ...]
+    y_ticks: tuple[Tick, ...]
+    x_labels: tuple[AxisLabel, ...]
+    summary: str
+    table_rows: tuple[TableRow, ...]
+    empty: bool
+
+    @property
+    def value_header(self) -> str:
+        return _capitalised(self.value_label)
+
+
+@dataclass(frozen=True, slots=True)
+class Dot:
+    x: float
+    y: float
+    r: float
+    label: str
+    value: float
+    tooltip: str
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of consecutive points with values, drawn as one polyline."""
+
+    points: tuple[tuple[float, float], ...]
+
+    @property
+    def svg_points(self) -> str:
+        """The `points` attribute of a <polyline>."""
+        return " ".join(f"{x},{y}" for x, y in self.points)
+
+
+@dataclass(frozen=True, slots=True)
+class LineChart:
+    """What `{% line_chart %}` draws. An `empty` chart has no line, dots, ticks or labels."""
+
+    title: str
+    value_label: str
+    label_header: str
+    width: float
+    height: float
+    plot: Plot
+    invert: bool
+    segments: tuple[Segment, ...]
+    dots: tuple[Dot, ...]
+    y_ticks: tuple[Tick, ...]
+    x_labels: tuple[AxisLabel, ...]
+    summary: str
+    table_rows: tuple[TableRow, ...]
+    empty: bool
+
+    @property
+    def value_header(self) -> str:
+        return _capitalised(self.value_label)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One heatmap cell. `intensity` is value / the largest value (0..1); `opacity` the fill
+    opacity that shows it. A cell whose value is 0 is `empty` and drawn differently."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    row_label: str
+    column_label: str
+    value: float
+    intensity: float
+    opacity: float
+    tooltip: str
+
+    @property
+    def empty(self) -> bool:
+        return self.value == 0
+
+
+@dataclass(frozen=True, slots=True)
+class HeatmapRow:
+    """A row of the table fallback: the row's label and each column's formatted value."""
+
+    label: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Heatmap:
+    """What `{% heatmap %}` draws: `column_headers` are all the column labels, for the table;
+    `column_labels` only those drawn. An `empty` heatmap draws nothing."""
+
+    title: str
+    value_label: str
+    label_header: str
+    width: float
+    height: float
+    cells: tuple[Cell, ...]
+    row_labels: tuple[AxisLabel, ...]
+    column_labels: tuple[AxisLabel, ...]
+    column_headers: tuple[str, ...]
+    summary: str
+    table_rows: tuple[HeatmapRow, ...]
+    empty: bool
+
+
+SMALLEST_SCALE = 1e-6
+
+
+def nice_ticks(maximum: float, *, start: float = 0.0, whole: bool = True) -> tuple[float, ...]:
+    """Three to five round values from `start` (0, or 1 for ranks) to the first at or above
+    `maximum`, a step of 1, 2, 2.5 or 5 times a power of ten apart (2.5 only from 25 up; with
+    `whole`, for counts, at least 1). Of the steps that fit, the one whose top value leaves
+    least room above `maximum` wins, then the finer."""
+    # Steps from a tiny maximum underflow to zero and never reach it (a chart that hung).
+    maximum = max(maximum, SMALLEST_SCALE) if maximum > 0 else maximum
+    options = (
+        _ticks_by(step, maximum=maximum, start=start) for step in _steps(maximum, whole=whole)
+    )
+    return min((ticks for ticks in options if len(ticks) <= 5), key=lambda t: (t[-1], -len(t)))
+
+
+def bar_chart(
+    points: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    value_label: str,
+    value_format: ValueFormat = format_number,
+    label_header: str = "",
+) -> BarChart:
+    """Vertical bars, one per (label, value), in order. A chart whose values are all 0 (or that
+    has none) is `empty` and says so instead of drawing. Labels along the bottom are thinned to
+    at most MAX_X_LABELS, fewer when long, so they never overlap."""
+    values = [_checked(value) for _, value in points]
+    labels = [label for label, _ in points]
+    table_rows = tuple(
+        TableRow(label, value_format(value)) for label, value in zip(labels, values, strict=True)
+    )
+    empty = not any(values)
+    ticks = nice_ticks(max(values, default=0.0), whole=_whole(values))
+    plot = _value_plot(ticks, labels, value_format)
+    scale = _Scale(plot, low=ticks[0], high=ticks[-1], invert=False)
+
+    bars: list[Bar] = []
+    if not empty:
+        slot = plot.width / len(values)
+        gap = slot * BAR_GAP if slot >= MIN_SLOT_FOR_GAP else 0.0
+        for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+            left = _r(plot.left + i * slot + gap / 2)
+            right = _r(plot.left + (i + 1) * slot - gap / 2)
+            height = _r(scale.fraction(value) * plot.height)
+            bars.append(
+                Bar(
+                    x=left,
+                    y=_r(plot.bottom - height),
+                    width=_r(right - left),
+                    height=height,
+                    label=label,
+                    value=value,
+                    tooltip=f"{label}: {_amount(value, value_format, value_label)}",
+                )
+            )
+
+    if empty:
+        summary = NO_DATA
+    else:
+        top = values.index(max(values))
+        summary = _sentences(
+            _span(labels),
+            f"Highest: {labels[top]}, {_amount(values[top], value_format, value_label)}",
+        )
+    return BarChart(
+        title=title,
+        value_label=value_label,
+        label_header=label_header,
+        width=WIDTH,
+        height=EMPTY_HEIGHT if empty else _r(plot.bottom + X_LABEL_BAND),
+        plot=plot,
+        bars=tuple(bars),
+        y_ticks=() if empty else _ticks(ticks, scale, value_format),
+        x_labels=() if empty else _category_labels(labels, plot),
+        summary=summary,
+        table_rows=table_rows,
+        empty=empty,
+    )
+
+
+def line_chart(
+    points: Sequence[tuple[str, float | None]],
+    *,
+    title: str,
+    value_label: str,
+    invert: bool = False,
+    value_format: ValueFormat = format_number,
+    label_header: str = "",
+) -> LineChart:
+    """A line through the points with values, broken where a value is None, with a dot on each.
+    With `invert` small values are drawn at the top and the axis starts at 1 (for ranks: rank 1
+    at the top). A chart without any value is `empty` and says so instead of drawing."""
+    labels = [label for label, _ in points]
+    values = [None if value is None else _checked(value) for _, value in points]
+    present = [value for value in values if value is not None]
+    empty = not present
+    table_rows = tuple(
+        TableRow(label, NO_DATA if value is None else value_format(value))
+        for label, value in zip(labels, values, strict=True)
+    )
+    start = 1.0 if invert and present and min(present) >= 1 else 0.0
+    ticks = nice_ticks(max(present, default=0.0), start=start, whole=_whole(present))
+    plot = _value_plot(ticks, labels, value_format)
+    scale = _Scale(plot, low=ticks[0], high=ticks[-1], invert=invert)
+
+    segments: list[Segment] = []
+    dots: list[Dot] = []
+    if not empty:
+        slot = plot.width / len(values)
+        radius = _r(min(3.5, max(1.0, slot * 0.3)))
+        run: list[tuple[float, float]] = []
+        for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+            if value is None:
+                if run:
+                    segments.append(Segment(tuple(run)))
+                run = []
+                continue
+            x, y = _r(plot.left + (i + 0.5) * slot), scale.y(value)
+            run.append((x, y))
+            tooltip = f"{label}: {_amount(value, value_format, value_label)}"
+            dots.append(Dot(x=x, y=y, r=radius, label=label, value=value, tooltip=tooltip))
+        if run:
+            segments.append(Segment(tuple(run)))
+
+    if empty:
+        summary = NO_DATA
+    else:
+        best = min(present) if invert else max(present)
+        top = dots[[dot.value for dot in dots].index(best)]
+        latest = dots[-1]
+        summary = _sentences(
+            _span(labels),
+            f"Highest: {top.label}, {_amount(top.value, value_format, value_label)}",
+            f"Latest: {latest.label}, {_amount(latest.value, value_format, value_label)}",
+        )
+    return LineChart(
+        title=title,
+        value_label=value_label,
+        label_header=label_header,
+        width=WIDTH,
+        height=EMPTY_HEIGHT if empty else _r(plot.bottom + X_LABEL_BAND),
+        plot=plot,
+        invert=invert,
+        segments=tuple(segments),
+        dots=tuple(dots),
+        y_ticks=() if empty else _ticks(ticks, scale, value_format),
+        x_labels=() if empty else _category_labels(labels, plot),
+        summary=summary,
+        table_rows=table_rows,
+        empty=empty,
+    )
+
+
+def heatmap(
+    grid: Sequence[Sequence[float]],
+    *,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    title: str,
+    value_label: str,
+    value_format: ValueFormat = format_number,
+    label_header: str = "",
+) -> Heatmap:
+    """A grid of cells (e.g. 7 weekdays by 24 hours), `grid[row][column]`, shaded by value relative
+    to the largest. A grid of zeros is `empty` and says so instead of drawing. Column labels are
+    thinned like a bar chart's."""
+    if len(grid) != len(row_labels) or any(len(row) != len(column_labels) for row in grid):
+        raise ValueError("a heatmap needs one row per row label and one value per column label")
+    values = [[_checked(value) for value in row] for row in grid]
+    maximum = max((max(row, default=0.0) for row in values), default=0.0)
+    empty = maximum == 0
+
+    left = max(PAD + _text_width(row_labels) + LABEL_GAP, _text_width(column_labels) / 2)
+    right = WIDTH - max(PAD, _text_width(column_labels) / 2)
+    cell_width = (right - left) / max(1, len(column_labels))
+    grid_box = Plot(_r(left), PAD, _r(right), _r(PAD + CELL_HEIGHT * len(row_labels)))
+
+    cells: list[Cell] = []
+    for r, (row_label, row) in enumerate(zip(row_labels, values, strict=True)):
+        for c, (column_label, value) in enumerate(zip(column_labels, row, strict=True)):
+            intensity = value / maximum if maximum else 0.0
+            x_left = _r(left + c * cell_width + CELL_GAP / 2)
+            x_right = _r(left + (c + 1) * cell_width - CELL_GAP / 2)
+            cells.append(
+                Cell(
+                    x=x_left,
+                    y=_r(PAD + r * CELL_HEIGHT + CELL_GAP / 2),
+                    width=_r(x_right - x_left),
+                    height=CELL_HEIGHT - CELL_GAP,
+                    row_label=row_label,
+                    column_label=column_label,
+                    value=value,
+                    intensity=round(intensity, 3),
+                    opacity=round(0.08 + 0.92 * intensity, 2),
+                    tooltip=f"{row_label} {column_label}: {_amount(value, value_format, value_label)}",
+                )
+            )
+
+    if empty:
+        summary = NO_DATA
+    else:
+        top = max(cells, key=lambda cell: cell.value)
+        amount = _amount(top.value, value_format, value_label)
+        summary = _sentences(f"Highest: {top.row_label} {top.column_label}, {amount}")
+    label_x = _r(left - LABEL_GAP)
+    return Heatmap(
+        title=title,
+        value_label=value_label,
+        label_header=label_header,
+        width=WIDTH,
+        height=EMPTY_HEIGHT if empty else _r(grid_box.bottom + X_LABEL_BAND),
+        cells=tuple(cells),
+        row_labels=tuple(
+            AxisLabel(label_x, _r(PAD + (r + 0.5) * CELL_HEIGHT + BASELINE_SHIFT), label)
+            for r, label in enumerate(row_labels)
+        ),
+        column_labels=() if empty else _category_labels(list(column_labels), grid_box),
+        column_headers=tuple(column_labels),
+        summary=summary,
+        table_rows=tuple(
+            HeatmapRow(label, tuple(value_format(value) for value in row))
+            for label, row in zip(row_labels, values, strict=True)
+        ),
+        empty=empty,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    """Maps values between `low` and `high` onto the plot's height, upwards unless inverted."""
+
+    plot: Plot
+    low: float
+    high: float
+    invert: bool
+
+    def fraction(self, value: float) -> float:
+        return min(1.0, max(0.0, (value - self.low) / (self.high - self.low)))
+
+    def y(self, value: float) -> float:
+        offset = self.fraction(value) * self.plot.height
+        return _r(self.plot.top + offset if self.invert else self.plot.bottom - offset)
+
+
+def _value_plot(ticks: Sequence[float], labels: Sequence[str], value_format: ValueFormat) -> Plot:
+    """The plot area of a bar or line chart: room on the left for the tick labels, and on both
+    sides for half the widest category label, which is centred on its bar or point."""
+    half_label = _text_width(labels) / 2
+    left = max(PAD + _text_width([value_format(tick) for tick in ticks]) + LABEL_GAP, half_label)
+    right = WIDTH - max(PAD, half_label)
+    return Plot(_r(left), TOP, _r(right), TOP + PLOT_HEIGHT)
+
+
+def _ticks(ticks: Sequence[float], scale: _Scale, value_format: ValueFormat) -> tuple[Tick, ...]:
+    text_x = _r(scale.plot.left - LABEL_GAP)
+    return tuple(
+        Tick(
+            value=tick,
+            y=scale.y(tick),
+            text_x=text_x,
+            text_y=_r(scale.y(tick) + BASELINE_SHIFT),
+            label=value_format(tick),
+        )
+        for tick in ticks
+    )
+
+
+def _category_labels(labels: Sequence[str], plot: Plot) -> tuple[AxisLabel, ...]:
+    """Labels centred under their slots, every `step`-th one, `step` chosen so that labels as
+    wide as the widest never touch."""
+    if not labels:
+        return ()
+    slot = plot.width / len(labels)
+    fits = max(1, min(MAX_X_LABELS, int(plot.width // (_text_width(labels) + 2 * LABEL_GAP))))
+    step = math.ceil(len(labels) / fits)
+    y = _r(plot.bottom + LABEL_GAP + FONT_SIZE)
+    return tuple(
+        AxisLabel(_r(plot.left + (i + 0.5) * slot), y, labels[i])
+        for i in range(0, len(labels), step)
+    )
+
+
+def _steps(maximum: float, *, whole: bool) -> list[float]:
+    if maximum <= 0:
+        return [1.0]
+    exponent = math.floor(math.log10(maximum))
+    steps = (
+        multiplier * 10.0**power
+        for power in range(exponent - 1, exponent + 2)
+        for multiplier in (1, 2, 2.5, 5)
+        if not (multiplier == 2.5 and power < 1)
+    )
+    return [step for step in steps if step >= 1 or not whole]
+
+
+def _ticks_by(step: float, *, maximum: float, start: float) -> tuple[float, ...]:
+    ticks, multiple, ceiling = [start], 0, _tidy(maximum)
+    while ticks[-1] < ceiling or len(ticks) < 3:
+        multiple += 1
+        if (tick := _tidy(multiple * step)) > start:
+            ticks.append(tick)
+    return tuple(ticks)
+
+
+def _checked(value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"chart values must be finite and not negative, not {value!r}")
+    return value
+
+
+def _whole(values: Sequence[float]) -> bool:
+    return all(value.is_integer() for value in values)
+
+
+def _amount(value: float, value_format: ValueFormat, value_label: str) -> str:
+    return f"{value_format(value)} {value_label}".strip()
+
+
+def _span(labels: Sequence[str]) -> str:
+    return f"From {labels[0]} to {labels[-1]}" if len(labels) > 1 else ""
+
+
+def _sentences(*parts: str) -> str:
+    return " ".join(f"{part}." for part in parts if part)
+
+
+def _text_width(texts: Sequence[str]) -> float:
+    return max((len(text) for text in texts), default=0) * CHAR_WIDTH
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _tidy(number: float) -> float:
+    """`number` without float noise: 3 * 0.1 is 0.3, not 0.30000000000000004."""
+    return float(f"{number:.12g}")
+
+
+def _r(number: float) -> float:
+    return round(number, 2)

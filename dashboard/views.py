@@ -1,0 +1,373 @@
+"""The listening dashboard: thin views over dashboard.stats, every one for the signed-in user's
+own plays only. Pages are skeletons whose sections load as HTMX partials (each one request, each
+quick); the tops page and entity pages render whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard import charts, stats
+from dashboard import favourites as favourites_service
+from dashboard.periods import PRESETS, Period, PeriodError, period_parse
+from scrobbler.http import signed_in_user
+from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, User
+from scrobbler.rollups import rollups_stale
+from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_expires_soon
+
+SECTIONS = (
+    "totals",
+    "variety",
+    "activity",
+    "heatmap",
+    "top-tracks",
+    "top-artists",
+    "top-albums",
+    "highlights",
+    "sessions",
+    "distribution",
+)
+TOP_SHOWN_IN_SECTIONS = 5
+RECENT_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class RangeControl:
+    period: Period
+    years: list[int]
+    presets: dict[str, str]
+    error: str = ""
+
+
+def _user_zone(user: User) -> ZoneInfo:
+    return ZoneInfo(user.time_zone)
+
+
+def _today(user: User) -> date:
+    return timezone.now().astimezone(_user_zone(user)).date()
+
+
+def _period(request: HttpRequest, user: User) -> RangeControl:
+    """The period the range control asks for; a bad one falls back to the default, saying why."""
+    tz, today = _user_zone(user), _today(user)
+    # Needed whatever the range: all time starts there, and the year list goes back to it.
+    first = stats.first_day(user)
+    error = ""
+    try:
+        period = period_parse(request.GET, today=today, tz=tz, first_day=first)
+    except PeriodError as exc:
+        error = str(exc)
+        period = period_parse({}, today=today, tz=tz, first_day=first)
+    first_year = (first or today).year
+    return RangeControl(period, list(range(today.year, first_year - 1, -1)), PRESETS, error)
+
+
+def _context(request: HttpRequest, user: User, **extra: Any) -> dict[str, Any]:
+    control = _period(request, user)
+    return {"control": control, "period": control.period, **extra}
+
+
+@require_GET
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    account = SpotifyAccount.objects.filter(user=user).first()
+    context = _context(
+        request,
+        user,
+        sections=(
+            "totals",
+            "variety",
+            "activity",
+            "top-tracks",
+            "top-artists",
+            "top-albums",
+            "heatmap",
+        ),
+        stale=rollups_stale(user),
+        spotify_account=account,
+        spotify_expires_soon=account is not None and refresh_token_expires_soon(account),
+        spotify_expires_at=refresh_token_expires_at(account) if account else None,
+    )
+    return render(request, "dashboard/overview.html", context)
+
+
+@require_GET
+@login_required
+def when(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    context = _context(request, user, sections=("activity", "heatmap", "highlights"))
+    context["step"] = request.GET.get("step", "")
+    return render(request, "dashboard/sections_page.html", {**context, "title": "When you listen"})
+
+
+@require_GET
+@login_required
+def habits(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    context = _context(request, user, sections=("sessions", "distribution", "highlights"))
+    return render(request, "dashboard/sections_page.html", {**context, "title": "Habits"})
+
+
+@require_GET
+@login_required
+def year_review(request: HttpRequest, year: int) -> HttpResponse:
+    user = signed_in_user(request)
+    if not 1970 <= year <= _today(user).year:
+        raise Http404("No such year")
+    tz = _user_zone(user)
+    period = period_parse({"range": str(year)}, today=_today(user), tz=tz, first_day=None)
+    context = {
+        "period": period,
+        "year": year,
+        "years": list(range(_today(user).year, (stats.first_day(user) or _today(user)).year - 1, -1)),
+        "sections": ("totals", "variety", "highlights", "top-tracks", "top-artists", "top-albums", "activity", "heatmap", "sessions"),
+    }  # fmt: skip
+    return render(request, "dashboard/year.html", context)
+
+
+@require_GET
+@login_required
+def section(request: HttpRequest, name: str) -> HttpResponse:
+    """One region of a dashboard page, for the period in the query string."""
+    if name not in SECTIONS:
+        raise Http404("No such section")
+    user = signed_in_user(request)
+    control = _period(request, user)
+    period = control.period
+    context: dict[str, Any] = {"period": period, "section": name}
+    if name == "totals":
+        now = stats.totals(user, period)
+        previous = period.previous()
+        before = stats.totals(user, previous) if previous else None
+        context.update(now=now, before=before, previous=previous)
+    elif name == "variety":
+        context["variety"] = stats.variety(user, period)
+    elif name == "activity":
+        step = request.GET.get("step", "")
+        if step not in stats.STEPS:
+            step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
+        # Bars stay readable (and the page light): days for up to two years, weeks for ten.
+        if step == "day" and period.days > 731:
+            step = "week"
+        if step == "week" and period.days > 3653:
+            step = "month"
+        points = stats.activity(user, period, step)
+        context.update(
+            step=step,
+            steps=stats.STEPS,
+            chart=charts.bar_chart(
+                [(_step_label(start, step), t.plays) for start, t in points],
+                title=f"Plays per {step}",
+                value_label="plays",
+            ),
+        )
+    elif name == "heatmap":
+        context["chart"] = charts.heatmap(
+            stats.heatmap(user, period),
+            row_labels=stats.WEEKDAYS,
+            column_labels=[f"{h:02d}" for h in range(24)],
+            title="Plays by weekday and hour",
+            value_label="plays",
+        )
+    elif name.startswith("top-"):
+        kind_name = name.removeprefix("top-")
+        context.update(
+            kind=kind_name,
+            top=stats.top(user, period, stats.KINDS[kind_name], per_page=TOP_SHOWN_IN_SECTIONS),
+        )
+    elif name == "highlights":
+        context.update(
+            streaks=stats.streaks(user, period, today=_today(user)),
+            busiest=stats.busiest_day(user, period),
+        )
+    elif name == "sessions":
+        found = stats.sessions(user, period)
+        context.update(
+            sessions=found,
+            chart=charts.bar_chart(
+                found.buckets, title="Sessions by length", value_label="sessions"
+            ),
+        )
+    elif name == "distribution":
+        spread = stats.distribution(user, period)
+        context.update(
+            distribution=spread,
+            chart=charts.bar_chart(
+                spread.track_buckets, title="Tracks by number of plays", value_label="tracks"
+            ),
+        )
+    return render(request, f"dashboard/sections.html#{name}", context)
+
+
+def _step_label(start: date, step: str) -> str:
+    if step == "month":
+        return f"{start:%Y-%m}"
+    if step == "week":
+        return f"week of {start.isoformat()}"
+    return start.isoformat()
+
+
+@require_GET
+@login_required
+def top(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in stats.KINDS:
+        raise Http404("No such list")
+    user = signed_in_user(request)
+    context = _context(request, user)
+    order = request.GET.get("order", "plays")
+    if order not in stats.TOP_ORDERS:
+        order = "plays"
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    context.update(
+        kind=kind,
+        kinds=stats.KINDS,
+        order=order,
+        orders=stats.TOP_ORDERS,
+        top=stats.top(user, context["period"], stats.KINDS[kind], order=order, page=page),
+    )
+    template = "dashboard/top.html"
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "top-table":
+        template += "#table"
+    return render(request, template, context)
+
+
+ENTITY_MODELS: dict[str, tuple[EntityKind, Any]] = {
+    "track": (EntityKind.TRACK, Track),
+    "artist": (EntityKind.ARTIST, Artist),
+    "album": (EntityKind.ALBUM, Album),
+}
+
+
+@require_GET
+@login_required
+def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
+    """A track, artist or album with the user's own history of it."""
+    entity_kind, model = ENTITY_MODELS[kind]
+    thing = get_object_or_404(model, pk=entity_id)
+    user = signed_in_user(request)
+    context = _context(request, user, kind=kind, thing=thing)
+    period = context["period"]
+    history = stats.rank_history(user, entity_kind, entity_id, period)
+    plays = stats.entity_plays_query(user, entity_kind, entity_id)
+    context.update(
+        total=stats.entity_total(user, entity_kind, entity_id),
+        history=history,
+        plays_chart=charts.bar_chart(
+            [(f"{p.month:%Y-%m}", p.plays) for p in history],
+            title="Plays per month",
+            value_label="plays",
+        ),
+        rank_chart=charts.line_chart(
+            [(f"{p.month:%Y-%m}", p.rank) for p in history],
+            title="Rank among your " + kind + "s, per month",
+            value_label="rank",
+            invert=True,
+        ),
+        recent=plays.select_related("track__album")
+        .prefetch_related("track__artists")
+        .order_by("-ended_at")[:20],
+        tracks=stats.entity_tops(user, entity_kind, entity_id) if kind != "track" else None,
+    )
+    return render(request, "dashboard/entity.html", context)
+
+
+@require_GET
+@login_required
+def on_this_day(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    today = _today(user)
+    days = stats.on_this_day(user, today=today, tz=_user_zone(user))
+    return render(request, "dashboard/on_this_day.html", {"today": today, "days": days})
+
+
+@require_GET
+@login_required
+def recent(request: HttpRequest) -> HttpResponse:
+    """Latest listens, skipped ones shown as such, paged by time (`before`)."""
+    user = signed_in_user(request)
+    before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
+    if before is not None and timezone.is_naive(before):
+        before = timezone.make_aware(before, timezone=_user_zone(user))
+    plays = stats.recent_plays(user, before=before, limit=RECENT_PER_PAGE + 1)
+    more = len(plays) > RECENT_PER_PAGE
+    plays = plays[:RECENT_PER_PAGE]
+    liked = favourites_service.liked_track_ids(user, [p.track_id for p in plays])
+    for play in plays:
+        play.liked = play.track_id in liked  # type: ignore[attr-defined]
+    context = {
+        "plays": plays,
+        "next_before": plays[-1].ended_at.isoformat() if more and plays else None,
+    }
+    return render(request, "dashboard/recent.html", context)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The welcome page, or for a signed-in user the dashboard's overview."""
+    if not request.user.is_authenticated:
+        return render(request, "dashboard/welcome.html")
+    return overview(request)
+
+
+@require_GET
+@login_required
+def favourites(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    page = Paginator(favourites_service.favourite_tracks(user), 100).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = list(page.object_list)
+    stats.entities_attach(EntityKind.TRACK, page.object_list)
+    liked = favourites_service.liked_track_ids(user, [row.entity_id for row in page.object_list])
+    for row in page.object_list:
+        row.liked = row.entity_id in liked  # type: ignore[attr-defined]
+    context = {
+        "page": page,
+        "unplayed": favourites_service.liked_unplayed(user) if page.number == 1 else [],
+        "threshold": settings.FAVORITE_THRESHOLD,
+    }
+    return render(request, "dashboard/favourites.html", context)
+
+
+@require_POST
+@login_required
+def track_like(request: HttpRequest, track_id: int) -> HttpResponse:
+    return _set_like(request, track_id, liked=True)
+
+
+@require_POST
+@login_required
+def track_unlike(request: HttpRequest, track_id: int) -> HttpResponse:
+    return _set_like(request, track_id, liked=False)
+
+
+def _set_like(request: HttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
+    track = get_object_or_404(Track, pk=track_id)
+    if liked:
+        favourites_service.track_like(user=signed_in_user(request), track=track)
+    else:
+        favourites_service.track_unlike(user=signed_in_user(request), track=track)
+    if request.headers.get("HX-Request"):
+        context = {"track_id": track.pk, "liked": liked}
+        return render(request, "dashboard/partials/like_button.html", context)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("favourites")
+    return HttpResponseRedirect(target)
