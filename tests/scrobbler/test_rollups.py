@@ -21,6 +21,7 @@ import pytest
 from django.db.models import Max, Min
 
 from scrobbler import rollups, stats
+from scrobbler.catalog import catalog_merge_tracks
 from scrobbler.models import (
     Album,
     Artist,
@@ -45,7 +46,6 @@ from scrobbler.periods import (
     month_start,
     period_parse,
 )
-from scrobbler.plays import plays_merge_tracks
 from scrobbler.rollups import (
     SESSION_GAP,
     rollups_mark,
@@ -780,7 +780,7 @@ def test_merged_tracks_move_their_plays_and_totals(history: History) -> None:
     assert rollups_refresh_stale() == 2
     check(alice, rng, periods=6)
 
-    plays_merge_tracks({local.pk: catalog.tracks[i].pk for i, local in enumerate(locals_)})
+    catalog_merge_tracks({local.pk: catalog.tracks[i].pk for i, local in enumerate(locals_)})
     assert not Track.objects.filter(pk__in=[t.pk for t in locals_]).exists()
     assert rollups_refresh_stale() == 2
     for local in locals_:
