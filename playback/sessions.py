@@ -9,15 +9,17 @@ rules as Spotify listens: long enough, or a large enough share of the track."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ops.counters import PLAYS_RECORDED, counters_add
 from playback.events import EventType, event_publish_on_commit
-from playback.models import ControlRequest, Device, LibraryFile, PlaybackSession
+from playback.models import ControlRequest, Device, LibraryFile, PlaybackSession, QueueItem
 from scrobbler import tasks as scrobbler_tasks
 from scrobbler.models import Play, Track
 from scrobbler.polling import play_thresholds
@@ -182,6 +184,17 @@ def session_changed(session: PlaybackSession, kind: EventType) -> PlaybackSessio
     session.save()
     event_publish_on_commit(user_id=session.user_id, rev=session.revision, type=kind)
     return session
+
+
+def sessions_tracks_merging(*, aliases: Mapping[int, int]) -> None:
+    """The catalog is about to merge tracks ({old id: id it becomes}; called inside the merge's
+    transaction, before any row moves): each session whose track or queue holds an old track is
+    locked for the rest of the merge, as a control locks it, and gets one new revision and one
+    event after commit; the merge then points its track and queue entries at the new tracks."""
+    queued = QueueItem.objects.filter(track_id__in=list(aliases)).values("user_id")
+    touched = PlaybackSession.objects.filter(Q(track_id__in=list(aliases)) | Q(user_id__in=queued))
+    for session in touched.select_for_update().order_by("pk"):
+        session_changed(session, "timeline" if session.track_id in aliases else "queue")
 
 
 def playable(track_id: int) -> bool:

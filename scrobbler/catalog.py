@@ -1,4 +1,5 @@
-"""The catalog: artists, albums and tracks keyed by Spotify URI or a deterministic local id."""
+"""The catalog: artists, albums and tracks keyed by Spotify URI or a deterministic local id, and
+merging a `local:` track into the Spotify track it turns out to be."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from django.db import connection
-from django.db.models import Field, Model
+from django.db import connection, transaction
+from django.db.models import Field, ForeignKey, ForeignObjectRel, Model
+from django.dispatch import Signal
 
-from scrobbler.models import Album, Artist, Track, TrackArtist
+from scrobbler.models import Album, Artist, Play, Track, TrackArtist
 from scrobbler.plays import plays_merge_tracks
 from scrobbler.rollups import rollups_mark_tracks
 from scrobbler.sql import json_values_sql
@@ -255,7 +257,7 @@ def catalog_upsert(entries: Iterable[TrackEntry], *, refresh: bool = True) -> di
         },
         unique=["album_id", "artist_id"],
     )
-    plays_merge_tracks(local_aliases(tracks.values(), track_ids))
+    catalog_merge_tracks(local_aliases(tracks.values(), track_ids))
     return track_ids
 
 
@@ -268,3 +270,82 @@ def local_aliases(entries: Iterable[TrackEntry], track_ids: Mapping[str, int]) -
         for uri, local_id in ids_by_uri(Track, real_by_key).items()
         if local_id != real_by_key[uri]
     }
+
+
+# Sent by catalog_merge_tracks inside its transaction, before any row moves, with `aliases`
+# ({local track id: id of the track it is merged into}). Rooms above the catalog whose rows point
+# at tracks connect to it to do their part (playback: a new revision and an event for each
+# session the merge touches), since the catalog may not import them.
+tracks_merging = Signal()
+
+
+def track_relations() -> list[ForeignKey[Any, Any]]:
+    """Every foreign key to Track, in whichever app: found from Track's side, hidden ones
+    (`related_name="+"`) included; a many-to-many relation is its through table's key."""
+    return [
+        cast(ForeignKey[Any, Any], rel.field)
+        for rel in Track._meta.get_fields(include_hidden=True)
+        if isinstance(rel, ForeignObjectRel) and not rel.many_to_many
+    ]
+
+
+@transaction.atomic
+def catalog_merge_tracks(aliases: Mapping[int, int]) -> None:
+    """Merge `local:` tracks into the Spotify tracks they turned out to be ({local id: real id}):
+    every row pointing at a local track points at the real one instead, and the local tracks are
+    deleted. Plays keep the listen dedupe (plays_merge_tracks); a row whose move would break a
+    unique constraint is dropped (a like of both tracks stays one like); the local tracks' credits
+    go, the real ones having their own."""
+    if not aliases:
+        return
+    # Before anything moves: a receiver can still tell its rows the merge touches (those pointing
+    # at a local track) from those already on the real one, and locks them as its own writers do.
+    tracks_merging.send(sender=Track, aliases=aliases)
+    for key in track_relations():
+        if key.model is Play:
+            plays_merge_tracks(aliases)
+        elif key.model is TrackArtist:
+            TrackArtist.objects.filter(track_id__in=aliases).delete()
+        else:
+            _repoint(key, aliases)
+    # Nothing points at them any more; PROTECT (plays, library files) would say if something did.
+    Track.objects.filter(pk__in=aliases).delete()
+
+
+def _repoint(key: ForeignKey[Any, Any], aliases: Mapping[int, int]) -> None:
+    """Point `key`'s rows at the local tracks at the real ones; a row that would then equal one
+    of the real track's (or one moved before it) on a unique constraint is deleted instead."""
+    rows = key.model._base_manager.all()
+    uniques = _unique_with(key)
+    columns = sorted({name for others in uniques for name in others})
+    wanted = [*aliases, *aliases.values()] if uniques else [*aliases]
+    found = rows.filter(**{f"{key.attname}__in": wanted}).values_list("pk", key.attname, *columns)
+    taken: set[tuple[Any, ...]] = set()
+    moving: set[int] = set()
+    dropped: list[Any] = []
+    # The real tracks' own rows first, which stay as they are; then the local tracks' in turn.
+    for pk, track_id, *values in sorted(found, key=lambda row: (row[1] in aliases, row[0])):
+        value = dict(zip(columns, values, strict=True))
+        real = aliases.get(track_id, track_id)
+        keys = {(i, real, *(value[n] for n in others)) for i, others in enumerate(uniques)}
+        keys = {k for k in keys if None not in k}  # NULLs never clash
+        if track_id in aliases and keys & taken:
+            dropped.append(pk)
+            continue
+        taken |= keys
+        if track_id in aliases:
+            moving.add(track_id)
+    rows.filter(pk__in=dropped).delete()
+    for local_id in moving:
+        rows.filter(**{key.attname: local_id}).update(**{key.attname: aliases[local_id]})
+
+
+def _unique_with(key: ForeignKey[Any, Any]) -> list[list[str]]:
+    """The other fields of each unique field set of `key`'s model that includes `key`."""
+    meta = key.model._meta
+    sets = [tuple(c.fields) for c in meta.total_unique_constraints]
+    sets += [tuple(fields) for fields in meta.unique_together]
+    if key.unique:
+        sets.append((key.name,))
+    own = {key.name, key.attname}
+    return [[name for name in fields if name not in own] for fields in sets if own & set(fields)]

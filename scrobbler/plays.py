@@ -10,9 +10,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Func
 
-from playback.models import LibraryFile
 from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, moment_of, ms_of
-from scrobbler.models import Play, Track
+from scrobbler.models import Play
 from scrobbler.rollups import rollups_mark
 from scrobbler.sql import epoch_ms_sql
 
@@ -74,10 +73,9 @@ def plays_unrecorded(*, user_id: int, plays: list[Play]) -> list[Play]:
 
 @transaction.atomic
 def plays_merge_tracks(aliases: Mapping[int, int]) -> None:
-    """Merge `local:` tracks into the Spotify tracks they turned out to be ({local id: real id}):
-    their plays move over, except listens the real track already has (e.g. the same listen from
-    Account Data and from Extended Streaming History). Local tracks left with nothing pointing
-    at them are deleted."""
+    """Move the plays of `local:` tracks to the Spotify tracks they turned out to be ({local id:
+    real id}), except listens the real track already has (e.g. the same listen from Account Data
+    and from Extended Streaming History). The rest of a merge is catalog.catalog_merge_tracks."""
     if not aliases:
         return
     rows = Play.objects.filter(track_id__in={*aliases, *aliases.values()}).values_list(
@@ -96,5 +94,3 @@ def plays_merge_tracks(aliases: Mapping[int, int]) -> None:
     Play.objects.filter(pk__in=repeated).delete()
     for local_id, real_id in aliases.items():
         Play.objects.filter(track_id=local_id).update(track_id=real_id)
-        LibraryFile.objects.filter(track_id=local_id).update(track_id=real_id)
-    Track.objects.filter(pk__in=aliases, likes__isnull=True, playlists__isnull=True).delete()

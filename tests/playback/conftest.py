@@ -1,4 +1,4 @@
-"""Fixtures for the playback tests: an empty MUSIC_ROOT of the test's own."""
+"""Fixtures for the playback tests: an empty MUSIC_ROOT of the test's own, events as they leave."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from pytest_django import Settings
+
+from playback import events
 
 
 @pytest.fixture
@@ -25,3 +27,11 @@ def corpus_flac() -> Path:
     if not folder.is_dir():
         pytest.skip(f"the test corpus is not here ({folder}); set ENCORE_CORPUS to its folder")
     return folder
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, events.Event]]:
+    """Events as they leave for the channel layer."""
+    out: list[tuple[int, events.Event]] = []
+    monkeypatch.setattr(events, "_send", lambda user_id, event: out.append((user_id, event)))
+    return out

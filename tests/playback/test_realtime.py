@@ -39,14 +39,6 @@ from tests.processes import (
 )
 
 
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, events.Event]]:
-    """Events as they leave for the channel layer."""
-    out: list[tuple[int, events.Event]] = []
-    monkeypatch.setattr(events, "_send", lambda user_id, event: out.append((user_id, event)))
-    return out
-
-
 def post(client: Client, url: str, body: dict[str, Any]) -> Any:
     return client.post(url, json.dumps(body), content_type="application/json")
 

@@ -23,6 +23,7 @@ from django.db.models import Max, Min
 from dashboard import stats
 from dashboard.periods import Period, period_parse
 from scrobbler import rollups
+from scrobbler.catalog import catalog_merge_tracks
 from scrobbler.localtime import day_number, day_start, local_day, month_after, month_start
 from scrobbler.models import (
     Album,
@@ -39,7 +40,6 @@ from scrobbler.models import (
     TrackArtist,
     User,
 )
-from scrobbler.plays import plays_merge_tracks
 from scrobbler.rollups import (
     SESSION_GAP,
     rollups_mark,
@@ -774,7 +774,7 @@ def test_merged_tracks_move_their_plays_and_totals(history: History) -> None:
     assert rollups_refresh_stale() == 2
     check(alice, rng, periods=6)
 
-    plays_merge_tracks({local.pk: catalog.tracks[i].pk for i, local in enumerate(locals_)})
+    catalog_merge_tracks({local.pk: catalog.tracks[i].pk for i, local in enumerate(locals_)})
     assert not Track.objects.filter(pk__in=[t.pk for t in locals_]).exists()
     assert rollups_refresh_stale() == 2
     for local in locals_:
