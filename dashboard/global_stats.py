@@ -21,9 +21,8 @@ from django.utils import timezone
 from dashboard.stats import entities_attach
 from scrobbler.models import EntityKind, EntityTotal, ListeningHour, User
 
-CACHE_KEY = (
-    "scrobbler.global_stats"  # the name it had before the rooms split: caches survive upgrades
-)
+# The name it had before the rooms split, so that a cache filled before an upgrade still counts.
+CACHE_KEY = "scrobbler.global_stats"
 # Bump whenever GlobalStats or GlobalEntry change shape: values cached by older code are then
 # ignored instead of unpickled into the new classes.
 CACHE_VERSION = 1
