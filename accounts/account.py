@@ -107,7 +107,7 @@ def account_delete(*, user: User) -> None:
     Every table holding a user's rows points at the user with on_delete=CASCADE, so deleting the
     user deletes them. The big ones (plays, rollups) have nothing pointing at them, so Django
     deletes them with one DELETE … WHERE user_id = … each, without reading a row (a receiver of
-    their delete signals would undo that; tests/scrobbler/test_account_settings.py bounds the
+    their delete signals would undo that; tests/accounts/test_account_settings.py bounds the
     queries). Uploaded files go once the rows are gone for good, after commit.
     """
     imports = list(Import.objects.filter(user=user).only("public_id", "files"))
