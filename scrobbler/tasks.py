@@ -53,6 +53,6 @@ def rollups_refresh(user_id: int) -> bool:
 @shared_task(name="scrobbler.rollups_housekeeping", ignore_result=True)
 def rollups_housekeeping() -> int:
     """Finish refreshes a crash interrupted, and those other users' merged tracks asked for;
-    delete polling's JobRuns older than JOB_RUN_POLLS_DAYS (this task runs every minute)."""
+    delete polling's JobRuns older than JOB_RUN_POLLS_DAYS (every ROLLUPS_HOUSEKEEPING_SECONDS)."""
     jobruns.poll_minutes_prune()
     return rollups.rollups_refresh_stale()
