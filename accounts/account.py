@@ -15,8 +15,8 @@ from django.utils import timezone
 from imports import services as import_services
 from imports.models import Import
 from playback.models import Device, PlaybackSession, QueueItem
-from scrobbler import tasks
 from scrobbler.models import Play, Playlist, PollMode, SpotifyAccount, TrackLike, User
+from scrobbler.rollups import rollups_refresh_later
 
 # Not places: the server's own zone (which differs between machines) and tzdata's placeholder.
 _NOT_ZONES = frozenset({"localtime", "Factory"})
@@ -41,9 +41,7 @@ def account_time_zone_set(*, user: User, time_zone: str) -> bool:
         return False
     user.time_zone = time_zone
     user.save(update_fields=["time_zone"])
-    user_id = user.pk
-    # robust: without a broker the change still stands (housekeeping rebuilds within a minute).
-    transaction.on_commit(lambda: tasks.rollups_refresh.delay(user_id), robust=True)
+    rollups_refresh_later(user_id=user.pk)
     return True
 
 

@@ -27,6 +27,7 @@ from accounts.forms import (
     ThresholdsForm,
     TimeZoneForm,
 )
+from ops.http import HtmxHttpRequest
 from scrobbler.http import signed_in_user
 from scrobbler.models import SpotifyAccount, SpotifyWaitlistEntry, User
 from scrobbler.rollups import rollups_stale
@@ -64,18 +65,18 @@ def _context(user: User, **forms: Form) -> dict[str, Any]:
     return context
 
 
-def _saved(request: HttpRequest, region: str, notice: str, *, ok: bool = True) -> HttpResponse:
+def _saved(request: HtmxHttpRequest, region: str, notice: str, *, ok: bool = True) -> HttpResponse:
     """A form was handled: its region, saying how (HTMX), or back to the page with a message."""
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         context = {**_context(signed_in_user(request)), "notice": notice, "notice_ok": ok}
         return render(request, f"{PAGE}#{region}", context)
     messages.add_message(request, messages.SUCCESS if ok else messages.ERROR, notice)
     return redirect("account-settings")
 
 
-def _invalid(request: HttpRequest, region: str, **forms: Form) -> HttpResponse:
+def _invalid(request: HtmxHttpRequest, region: str, **forms: Form) -> HttpResponse:
     """A form was refused: its region (HTMX) or the page, with the errors in the form."""
-    template = f"{PAGE}#{region}" if request.headers.get("HX-Request") else PAGE
+    template = f"{PAGE}#{region}" if request.htmx else PAGE
     return render(request, template, _context(signed_in_user(request), **forms))
 
 
@@ -87,7 +88,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def time_zone_set(request: HttpRequest) -> HttpResponse:
+def time_zone_set(request: HtmxHttpRequest) -> HttpResponse:
     form = TimeZoneForm(request.POST)
     if not form.is_valid():
         return _invalid(request, "time-zone", time_zone_form=form)
@@ -103,7 +104,7 @@ def time_zone_set(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def thresholds_set(request: HttpRequest) -> HttpResponse:
+def thresholds_set(request: HtmxHttpRequest) -> HttpResponse:
     form = ThresholdsForm(request.POST)
     if not form.is_valid():
         return _invalid(request, "thresholds", thresholds_form=form)
@@ -117,7 +118,7 @@ def thresholds_set(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def share_stats_set(request: HttpRequest) -> HttpResponse:
+def share_stats_set(request: HtmxHttpRequest) -> HttpResponse:
     form = ShareStatsForm(request.POST)
     if not form.is_valid():
         return _invalid(request, "sharing", sharing_form=form)
@@ -134,7 +135,7 @@ def share_stats_set(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def poll_mode_set(request: HttpRequest) -> HttpResponse:
+def poll_mode_set(request: HtmxHttpRequest) -> HttpResponse:
     form = PollModeForm(request.POST)
     if not form.is_valid():
         return _invalid(request, "spotify", poll_mode_form=form)
@@ -147,7 +148,7 @@ def poll_mode_set(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def polling_pause(request: HttpRequest) -> HttpResponse:
+def polling_pause(request: HtmxHttpRequest) -> HttpResponse:
     if not account.spotify_polling_pause(user=signed_in_user(request), paused=True):
         return _saved(request, "spotify", NO_SPOTIFY, ok=False)
     return _saved(request, "spotify", "Recording is paused: Encore stops asking Spotify.")
@@ -155,7 +156,7 @@ def polling_pause(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def polling_resume(request: HttpRequest) -> HttpResponse:
+def polling_resume(request: HtmxHttpRequest) -> HttpResponse:
     if not account.spotify_polling_pause(user=signed_in_user(request), paused=False):
         return _saved(request, "spotify", NO_SPOTIFY, ok=False)
     return _saved(request, "spotify", "Recording again: your plays are recorded from now on.")
@@ -163,7 +164,7 @@ def polling_resume(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: HtmxHttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     form = AccountDeleteForm(request.POST, user=user)
     if not form.is_valid():
@@ -172,6 +173,6 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     account.account_delete(user=user)
     logout(request)
     messages.success(request, f"The account {username} and everything in it are deleted.")
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return HttpResponseClientRedirect("/")
     return redirect("home")

@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts import registration
 from accounts.context_processors import THEME_COOKIE, THEMES
 from accounts.forms import SignUpForm
+from ops.http import HtmxHttpRequest
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,7 +48,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def theme_set(request: HttpRequest) -> HttpResponse:
+def theme_set(request: HtmxHttpRequest) -> HttpResponse:
     """Remember the chosen theme in a cookie, so the server renders it and nothing flashes."""
     theme = request.POST.get("theme", "auto")
     if theme not in THEMES:
@@ -58,9 +59,7 @@ def theme_set(request: HttpRequest) -> HttpResponse:
     ):
         target = reverse("home")
     response: HttpResponse = (
-        HttpResponseClientRefresh()
-        if request.headers.get("HX-Request")
-        else HttpResponseRedirect(target)
+        HttpResponseClientRefresh() if request.htmx else HttpResponseRedirect(target)
     )
     response.set_cookie(THEME_COOKIE, theme, max_age=365 * 24 * 3600, samesite="Lax")
     return response

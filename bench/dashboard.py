@@ -20,10 +20,7 @@ temporary SQLite file holds the heavy user only.
 from __future__ import annotations
 
 import argparse
-import math
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.polling import bench_environment  # noqa: E402
+from bench.common import arguments, bench_environment, django_migrate, percentile, scratch  # noqa: E402
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -404,13 +401,6 @@ def custom_range(today: date) -> tuple[date, date]:
     return (end - timedelta(days=100)).replace(day=11), end
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest rank: the smallest value with `fraction` of all values at or below it (p95 of
-    20 requests is the 19th, not the slowest)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(round(fraction * len(ordered), 9)) - 1)]
-
-
 @dataclass(frozen=True)
 class Timing:
     target: Target
@@ -443,14 +433,11 @@ def target_measure(client: Any, target: Target, *, repeat: int) -> Timing:
 
 
 def run(args: argparse.Namespace) -> None:
-    import django
-
-    django.setup()
+    django_migrate()
     from django.conf import settings
     from django.core.management import call_command
 
     assert not settings.DEBUG, "DEBUG records every query: the timings would mean nothing"
-    call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off: the manifest
     heavy_id = database_load(args)
     dashboard_measure(args, heavy_id)
@@ -583,9 +570,7 @@ def dashboard_measure(args: argparse.Namespace, heavy_id: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--plays", type=int, help="the heavy user's plays (1,000,000)")
     parser.add_argument("--users", type=int, help="users, the heavy one included (100)")
     parser.add_argument(
@@ -608,12 +593,9 @@ def main() -> None:
     if args.total_plays < args.plays + (args.users - 1):
         parser.error("--total-plays must leave at least one play for each other user")
 
-    work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
-    try:
+    with scratch("dashboard") as work:
         bench_environment(work, ALLOWED_HOSTS="testserver")  # the test client's host
         run(args)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -21,19 +21,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.polling import recreate_postgres_database  # noqa: E402
+from bench.common import (
+    arguments,
+    bench_environment,
+    django_migrate,
+    figures_measure,
+    peak_rss_mb,
+    peak_rss_reset,
+    scratch,
+)
 
 
 def write_export(path: Path, plays: int, seed: str) -> int:
@@ -52,40 +55,24 @@ def write_export(path: Path, plays: int, seed: str) -> int:
     return records
 
 
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def reset_peak_rss() -> None:
-    Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM starts again from VmRSS
-
-
 def measure(export: Path) -> None:
     """The child process: migrate, then analyse and import twice, printing one JSON line."""
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    django_migrate()
     from imports import services
     from imports.models import Import
     from scrobbler.models import Play, User
 
-    call_command("migrate", verbosity=0)
     user = User.objects.create(username="bench")
     figures = []
     for attempt in ("first import", "re-import"):
         imp = services.import_create_from_paths(user=user, paths=[export])
-        reset_peak_rss()
+        peak_rss_reset()
         started = time.perf_counter()
         services.import_analyse(import_id=imp.pk)
         analysed = time.perf_counter()
         analysis_rss = peak_rss_mb()
         services.import_confirm(imp=imp, queue=False)
-        reset_peak_rss()
+        peak_rss_reset()
         services.import_run(import_id=imp.pk)
         finished = time.perf_counter()
         imp.refresh_from_db()
@@ -107,9 +94,7 @@ def measure(export: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--plays", type=int, default=1_000_000)
     parser.add_argument("--seed", default="bench")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
@@ -118,8 +103,7 @@ def main() -> None:
         measure(args.measure)
         return
 
-    work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
-    try:
+    with scratch("imports") as work:
         export = work / "my_spotify_data.zip"
         started = time.perf_counter()
         records = write_export(export, args.plays, args.seed)
@@ -127,32 +111,10 @@ def main() -> None:
             f"export: {records:,} records in {export.stat().st_size / 2**20:,.0f} MB ZIP "
             f"(generated in {time.perf_counter() - started:.0f} s)"
         )
-        database_url = os.environ.get("DATABASE_URL", "")
-        if database_url.startswith("postgres"):
-            recreate_postgres_database(database_url)
-        else:
-            database_url = f"sqlite:///{work / 'bench.sqlite3'}"
         (work / "static").mkdir()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "ENCORE_ENV_FILE": str(work / "none.env"),
-            "DATA_DIR": str(work),
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "bench-" + "k" * 40,
-            "SPOTIFY_SIMULATOR": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-        output = subprocess.run(
-            [sys.executable, __file__, "--measure", str(export)],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-        ).stdout
-        vendor = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
-        for step in json.loads(output.strip().splitlines()[-1]):
+        env = bench_environment(work)
+        vendor = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
+        for step in figures_measure(__file__, str(export), env=env):
             print(
                 f"{vendor} {step['step']}: {step['listens']:,} listens; "
                 f"analyse {step['analyse_s']:.1f} s ({step['listens'] / step['analyse_s']:,.0f}/s, "
@@ -162,8 +124,6 @@ def main() -> None:
                 f"added {step['added']:,}, already stored {step['already']:,}; "
                 f"plays stored {step['stored']:,}"
             )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

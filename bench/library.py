@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import arguments, bench_environment, django_migrate, figures_measure, scratch
 
 TRACKS_PER_ALBUM = 20
 
@@ -48,14 +45,9 @@ def write_collection(music: Path, files: int, seconds: float) -> None:
 
 def measure() -> None:
     """The child process: migrate, then scan three times, printing one JSON line."""
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    django_migrate()
     from playback.library import library_scan
 
-    call_command("migrate", verbosity=0)
     figures = []
     for step, full in (("first scan", False), ("unchanged rescan", False), ("full rescan", True)):
         started = time.perf_counter()
@@ -69,9 +61,7 @@ def measure() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--files", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=0.5, help="audio per file")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
@@ -80,8 +70,7 @@ def main() -> None:
         measure()
         return
 
-    work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
-    try:
+    with scratch("library") as work:
         music = work / "music"
         started = time.perf_counter()
         write_collection(music, args.files, args.seconds)
@@ -90,32 +79,12 @@ def main() -> None:
             f"collection: {args.files:,} FLAC files, {size_mb:,.0f} MB "
             f"(written in {time.perf_counter() - started:.0f} s)"
         )
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "ENCORE_ENV_FILE": str(work / "none.env"),
-            "DATA_DIR": str(work),
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-            "MUSIC_ROOT": str(music),
-            "SECRET_KEY": "bench-" + "k" * 40,
-            "SPOTIFY_SIMULATOR": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-        output = subprocess.run(
-            [sys.executable, __file__, "--measure"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-        ).stdout
-        for step in json.loads(output.strip().splitlines()[-1]):
+        env = bench_environment(work, postgres=False, MUSIC_ROOT=str(music))
+        for step in figures_measure(__file__, env=env):
             print(
                 f"SQLite {step['step']}: {step['files']:,} files in {step['seconds']:.2f} s "
                 f"({step['files'] / step['seconds']:,.0f} files/s)"
             )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -40,19 +40,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import math
 import mmap
 import os
 import pwd
 import random
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -67,8 +64,18 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from playback.models import PlaybackSession
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    ROOT,
+    arguments,
+    bench_environment,
+    django_migrate,
+    peak_rss_mb,
+    percentile,
+    scratch,
+    web_server,
+)
 
 NGINX_SITE = ROOT / "deploy" / "nginx" / "encore.conf"
 KIB, MIB = 1 << 10, 1 << 20
@@ -241,45 +248,6 @@ def port_wait(port: int, proc: subprocess.Popen[bytes], log: Path, *, seconds: f
             time.sleep(0.1)
 
 
-@contextmanager
-def process(args: list[str], *, log: Path, env: dict[str, str] | None = None, **popen: object) -> Iterator[subprocess.Popen[bytes]]:  # fmt: skip
-    with log.open("ab") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **popen)  # type: ignore[call-overload]  # fmt: skip
-    try:
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def web_servers_start(stack: ExitStack, *, count: int, env: dict[str, str], log: Path) -> tuple[int, list[int]]:  # fmt: skip
-    """uvicorn as the Procfile runs it (no access log: it would log whole URLs, tokens included)
-    with `count` worker processes sharing one socket; returns the port and its pid (with more
-    than one worker, the supervisor's: the workers are its children)."""
-    from tests.processes import free_port, web_command
-
-    port = free_port()
-    command = web_command(port)
-    args = [*command[:-1], "--workers", str(count), command[-1]]  # the last is the application
-    proc = stack.enter_context(process(args, log=log, env=env))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            import httpx
-
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return port, [proc.pid]
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"uvicorn did not start:\n{log.read_text()}")
-        time.sleep(0.2)
-
-
 def process_tree(pid: int) -> list[int]:
     """`pid` and its children (nginx's workers, uvicorn's)."""
     try:
@@ -308,14 +276,6 @@ def machine_busy_seconds() -> float:
         int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     )
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-        total += int(match.group(1)) if match else 0
-    return total / 1024
 
 
 # --- The client ------------------------------------------------------------------------------
@@ -567,12 +527,6 @@ class Run:
     errors: Counter[str]
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest rank, as bench/dashboard.py; 0 for no values."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(round(fraction * len(ordered), 9)) - 1)] if ordered else 0.0
-
-
 def target_measure(target: Target, args: argparse.Namespace, *, files: list[tuple[str, int]], cookie: str, pool: ProcessPoolExecutor, seed: int) -> Run:  # fmt: skip
     processes = args.client_processes
     start_at = time.monotonic() + 1.0  # the pool's processes are already running
@@ -723,16 +677,13 @@ class Setup:
 @contextmanager
 def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
     """The database, the files, nginx and the uvicorns, a signed-in user and media URLs."""
-    import django
-
-    django.setup()
+    django_migrate()
     from django.conf import settings
     from django.core.management import call_command
 
     from playback.tokens import media_token
-    from tests.processes import free_port, process_env, sign_in
+    from tests.processes import free_port, process_env, running, sign_in
 
-    call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off: the manifest
     music_root = work / "music"
     started = time.perf_counter()
@@ -756,16 +707,16 @@ def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
     logs = work / "logs"
     logs.mkdir()
     with ExitStack() as stack:
-        direct_port, direct_pids = web_servers_start(
-            stack, count=args.web_processes, env=env, log=logs / "uvicorn-direct.log"
+        direct = stack.enter_context(
+            web_server(env, logs / "uvicorn-direct.log", workers=args.web_processes)
         )
-        accel_port, accel_pids = web_servers_start(
-            stack, count=args.web_processes, env={**env, "MEDIA_ACCEL": "nginx"},
-            log=logs / "uvicorn-offloaded.log",
-        )  # fmt: skip
+        accel_env = {**env, "MEDIA_ACCEL": "nginx"}
+        accel = stack.enter_context(
+            web_server(accel_env, logs / "uvicorn-offloaded.log", workers=args.web_processes)
+        )
         plain_port, site_port = free_port(), free_port()
         site = nginx_site_render(
-            upstream=f"127.0.0.1:{accel_port}",
+            upstream=f"127.0.0.1:{accel.port}",
             music_root=music_root,
             static_root=work / "static",
             log_dir=logs,
@@ -777,16 +728,17 @@ def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
         baseline = nginx_baseline_server(site, listen=f"127.0.0.1:{plain_port}")
         conf.write_text(nginx_main_render(prefix=prefix, http=site + baseline))
         nginx = stack.enter_context(
-            process(
+            running(
                 ["nginx", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+                env=os.environ,
                 log=logs / "nginx.log",
             )
         )
         port_wait(plain_port, nginx, prefix / "error.log")
         port_wait(site_port, nginx, prefix / "error.log")
-        print(f"pids (to profile): uvicorn direct {direct_pids}, offloaded {accel_pids}; nginx {nginx.pid}")  # fmt: skip
+        print(f"pids (to profile): uvicorn direct {direct.pid}, offloaded {accel.pid}; nginx {nginx.pid}")  # fmt: skip
 
-        client = sign_in(f"http://127.0.0.1:{direct_port}", USERNAME, PASSWORD)
+        client = sign_in(direct.base, USERNAME, PASSWORD)
         cookie = f"sessionid={client.cookies['sessionid']}"
         client.close()
         settings.MEDIA_TOKEN_SECONDS = max(3600, int(run_seconds * 2))  # tokens for the whole run
@@ -795,8 +747,8 @@ def servers(args: argparse.Namespace, work: Path) -> Iterator[Setup]:
         yield Setup(
             targets={
                 "nginx": Target("nginx", plain_port, plain, (nginx.pid,)),
-                "direct": Target("direct", direct_port, media, tuple(direct_pids)),
-                "offloaded": Target("offloaded", site_port, media, (nginx.pid, *accel_pids)),
+                "direct": Target("direct", direct.port, media, (direct.pid,)),
+                "offloaded": Target("offloaded", site_port, media, (nginx.pid, accel.pid)),
             },
             files=files,
             music_root=music_root,
@@ -843,9 +795,7 @@ def bench(args: argparse.Namespace, work: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--files", type=int, help="FLAC files (20)")
     parser.add_argument("--seconds-per-file", type=float, help="length of each, ~170 kB/s (60)")
     parser.add_argument("--duration", type=float, help="seconds measured per run (15)")
@@ -874,17 +824,9 @@ def main() -> None:
     if shutil.which("nginx") is None:
         raise SystemExit("nginx is not installed (Debian: apt-get install nginx)")
 
-    work = Path(tempfile.mkdtemp(prefix="encore-bench-media-"))
-    try:
-        from bench.polling import bench_environment
-
+    with scratch("media", keep=args.keep) as work:
         bench_environment(work, STATIC_ROOT=str(work / "static"))
         bench(args, work)
-    finally:
-        if args.keep:
-            print(f"files and logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -19,66 +19,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
-
-
-def recreate_postgres_database(url: str) -> None:
-    import psycopg
-
-    name = urlsplit(url).path.lstrip("/")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def bench_environment(work: Path, **settings: str) -> dict[str, str]:
-    """A benchmark run's settings, put into os.environ and returned: its own database (the
-    PostgreSQL database DATABASE_URL names, dropped and created anew, else a SQLite file in
-    `work`), files under `work`, no .env, no simulator, DEBUG off, quiet logs; `settings` on top."""
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        recreate_postgres_database(database_url)
-    else:
-        database_url = f"sqlite:///{work / 'bench.sqlite3'}"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        ENCORE_ENV_FILE=str(work / "none.env"),
-        DATA_DIR=str(work),
-        DATABASE_URL=database_url,
-        SECRET_KEY="bench-" + "k" * 40,
-        SPOTIFY_SIMULATOR="false",
-        DEBUG="false",
-        LOG_LEVEL="WARNING",
-        **settings,
-    )
-    return dict(os.environ)
+from bench.common import (
+    ROOT,
+    arguments,
+    bench_environment,
+    django_migrate,
+    percentile,
+    scratch,
+)
+from tests.processes import free_port
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured run length")
     parser.add_argument(
@@ -89,48 +49,44 @@ def main() -> None:
     parser.add_argument("--late-ms", type=float, default=1000.0, help="lateness still on time")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
-    (work / "static").mkdir()  # nothing is served; this only keeps WhiteNoise from warning
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/spotify-sim"
-    bench_environment(
-        work,
-        SPOTIFY_API_BASE_URL=f"{base}/v1",
-        SPOTIFY_ACCOUNTS_BASE_URL=f"{base}/accounts",
-        POLL_REALTIME_SECONDS=str(args.interval),
-        POLL_CONCURRENCY=str(args.threads),
-        POLL_BATCH_SIZE="200",
-    )
-    simulator = subprocess.Popen(
-        [sys.executable, "manage.py", "spotify_simulator", "--port", str(port), "--quiet"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{work / 'sim.sqlite3'}"},
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        run(args, base)
-    finally:
-        simulator.terminate()
-        simulator.wait()
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch("polling") as work:
+        (work / "static").mkdir()  # nothing is served; this only keeps WhiteNoise from warning
+        port = free_port()
+        base = f"http://127.0.0.1:{port}/spotify-sim"
+        bench_environment(
+            work,
+            SPOTIFY_API_BASE_URL=f"{base}/v1",
+            SPOTIFY_ACCOUNTS_BASE_URL=f"{base}/accounts",
+            POLL_REALTIME_SECONDS=str(args.interval),
+            POLL_CONCURRENCY=str(args.threads),
+            POLL_BATCH_SIZE="200",
+        )
+        simulator = subprocess.Popen(
+            [sys.executable, "manage.py", "spotify_simulator", "--port", str(port), "--quiet"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": f"sqlite:///{work / 'sim.sqlite3'}"},
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            run(args, base)
+        finally:
+            simulator.terminate()
+            simulator.wait()
 
 
 def run(args: argparse.Namespace, base: str) -> None:
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
     import datetime as dt
 
+    import django
     import httpx
-    from django.core.management import call_command
+
+    django_migrate()
     from django.utils import timezone
 
     from scrobbler import polling
     from scrobbler.models import PollMode, SpotifyAccount, User
     from scrobbler.spotify import crypto
 
-    call_command("migrate", verbosity=0)
     for _ in range(100):
         try:
             httpx.get(f"{base}/_control/clock", timeout=1)

@@ -27,12 +27,10 @@ import json
 import os
 import random
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,11 +38,14 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dashboard import percentile
-from bench.polling import bench_environment, free_port
-from tests.processes import web_command
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import (
+    arguments,
+    bench_environment,
+    django_migrate,
+    percentile,
+    scratch,
+    web_server,
+)
 
 
 @dataclass
@@ -239,9 +240,7 @@ def report(args: argparse.Namespace, users: list[list[Client]], results: Results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--devices", type=int, default=10, help="clients per user")
     parser.add_argument("--controls", type=int, default=600)
@@ -258,66 +257,29 @@ def main() -> None:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    work = Path(tempfile.mkdtemp(prefix="encore-bench-"))
-    servers: list[subprocess.Popen[bytes]] = []
-    try:
+    with scratch("realtime", keep=args.keep) as work, ExitStack() as servers:
         env = bench_environment(
             work,
             REDIS_URL=redis_url,
             DB_POOL_SIZE="20",  # a thousand clients connect at once: PostgreSQL allows 100
         )
         database_url = env["DATABASE_URL"]
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        django_migrate()
         users = users_create(args.users, args.devices)
-        bases = []
-        for _ in range(args.web_processes):
-            port = free_port()
-            servers.append(
-                subprocess.Popen(
-                    web_command(port),
-                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(work / f"web-{port}.log").open("wb"),
-                )
-            )  # fmt: skip
-            bases.append(f"http://127.0.0.1:{port}")
-        asyncio.run(wait_healthy(bases))
-        print(
-            f"{args.users} users x {args.devices} devices on {len(bases)} uvicorn processes, "
-            f"{'PostgreSQL' if database_url.startswith('postgres') else 'SQLite'}, Redis"
-        )
-        report(args, users, asyncio.run(drive(args, bases, users)))
-    except BaseException:
-        for log in work.glob("web-*.log"):  # what the servers said, before it is deleted
-            print(f"--- {log.name}:", *log.read_text().splitlines()[-20:], sep="\n")
-        raise
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=15)
-        if args.keep:
-            print(f"servers' logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-
-
-async def wait_healthy(bases: list[str]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for base in bases:
-            for _ in range(300):
-                try:
-                    async with http.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError(f"{base} did not start")
+        try:
+            bases = [
+                servers.enter_context(web_server(env, work / f"web-{n}.log")).base
+                for n in range(args.web_processes)
+            ]
+            print(
+                f"{args.users} users x {args.devices} devices on {len(bases)} uvicorn processes, "
+                f"{'PostgreSQL' if database_url.startswith('postgres') else 'SQLite'}, Redis"
+            )
+            report(args, users, asyncio.run(drive(args, bases, users)))
+        except BaseException:
+            for log in work.glob("web-*.log"):  # what the servers said, before it is deleted
+                print(f"--- {log.name}:", *log.read_text().splitlines()[-20:], sep="\n")
+            raise
 
 
 if __name__ == "__main__":

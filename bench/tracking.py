@@ -15,13 +15,13 @@ history quirks, feeds the observations to the engine and compares its plays with
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import arguments, percentile
 from scrobbler.simulated import PollPlan, Score, score, watch
 from scrobbler.tracking import Tracker
 from spotify_sim.history import HistoryOptions
@@ -32,10 +32,17 @@ T0 = 1_772_366_400_000
 HOUR = 3_600_000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def result_line(result: Score) -> str:
+    """A profile's row after its name: counts, precision, recall, F1, duplicates, ms error."""
+    p50, p95 = percentile(result.ms_errors, 0.5), percentile(result.ms_errors, 0.95)
+    return (
+        f"{result.truth:6} {result.detected:6} {result.precision:9.4f} {result.recall:7.4f} "
+        f"{result.f1:7.4f} {result.duplicates:5} {p50:7.0f}/{p95:<7.0f}"
     )
+
+
+def main() -> None:
+    parser = arguments(__doc__)
     parser.add_argument("--listeners", type=int, default=10, help="per profile")
     parser.add_argument("--hours", type=float, default=6.0)
     parser.add_argument(
@@ -82,16 +89,8 @@ def main() -> None:
             observations += len(watched.observations)
             result.add(score(listener, watched, detected, start_ms=T0, end_ms=end))
         total.add(result)
-        errors = sorted(result.ms_errors) or [0]
-        print(
-            f"{profile:14} {result.truth:6} {result.detected:6} {result.precision:9.4f} {result.recall:7.4f} "
-            f"{result.f1:7.4f} {result.duplicates:5} {errors[len(errors) // 2]:7}/{errors[int(0.95 * len(errors))]:<7}"
-        )
-    errors = sorted(total.ms_errors) or [0]
-    print(
-        f"{'all':14} {total.truth:6} {total.detected:6} {total.precision:9.4f} {total.recall:7.4f} "
-        f"{total.f1:7.4f} {total.duplicates:5} {errors[len(errors) // 2]:7}/{errors[int(0.95 * len(errors))]:<7}"
-    )
+        print(f"{profile:14} {result_line(result)}")
+    print(f"{'all':14} {result_line(total)}")
     print(
         f"engine: {observations / engine_seconds:,.0f} observations/s on one core ({observations:,} observations)"
     )

@@ -114,19 +114,6 @@ def database_from_url(
     return config
 
 
-def database_url(settings_dict: dict[str, Any], *, name: str | None = None) -> str:
-    """The DATABASE_URL that points another process at this connection (optionally another db)."""
-    db_name = name or settings_dict["NAME"]
-    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db_name).resolve()}"
-    user = settings_dict.get("USER") or ""
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings_dict.get("HOST") or ""
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{db_name}"
-
-
 def env_file() -> Path | None:
     """The .env file to read: ENCORE_ENV_FILE, else .env at the project root, if it exists."""
     path = Path(

@@ -286,65 +286,44 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# Each periodic task expires just before its next run, so a backlog never piles up.
+# Celery beat: every period is a setting, and each task expires just before its next run, so a
+# backlog never piles up.
 POLL_TICK_SECONDS = env.float("POLL_TICK_SECONDS", default=1.0)
 # Polling is recorded as one JobRun per minute; housekeeping deletes those older than this.
 JOB_RUN_POLLS_DAYS = env.int("JOB_RUN_POLLS_DAYS", default=14)
 # The public global stats are recomputed this often, in the background (dashboard.global_stats).
 GLOBAL_STATS_SECONDS = env.float("GLOBAL_STATS_SECONDS", default=3600.0)
+# How often a few accounts whose playlists were not scanned for a day get scanned.
+PLAYLIST_SCAN_SECONDS = env.float("PLAYLIST_SCAN_SECONDS", default=600.0)
+# Housekeeping: stale dashboard rollups and old polling JobRuns; stalled and unconfirmed imports;
+# the ids of old playback controls (kept so that retries are applied once).
+ROLLUPS_HOUSEKEEPING_SECONDS = env.float("ROLLUPS_HOUSEKEEPING_SECONDS", default=60.0)
+IMPORTS_HOUSEKEEPING_SECONDS = env.float("IMPORTS_HOUSEKEEPING_SECONDS", default=60.0)
+PLAYBACK_HOUSEKEEPING_SECONDS = env.float("PLAYBACK_HOUSEKEEPING_SECONDS", default=3600.0)
+# Demo mode: how often the demo user's link to the simulator is checked (and made again).
+DEMO_LINK_SECONDS = env.float("DEMO_LINK_SECONDS", default=10.0)
+
+
+def _every(seconds: float, task: str) -> dict[str, object]:
+    """A beat entry running `task` every `seconds`, expiring unrun just before the next one."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds * 0.9}}
+
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "poll-spotify": {
-        "task": "scrobbler.poll_due",
-        "schedule": POLL_TICK_SECONDS,
-        "options": {"expires": POLL_TICK_SECONDS * 0.9},
-    },
-    "fetch-metadata": {
-        "task": "scrobbler.fetch_metadata",
-        "schedule": METADATA_INTERVAL_SECONDS,
-        "options": {"expires": METADATA_INTERVAL_SECONDS * 0.9},
-    },
-    "scan-playlists": {
-        "task": "scrobbler.scan_playlists",
-        "schedule": 600.0,
-        "options": {"expires": 540.0},
-    },
+    "poll-spotify": _every(POLL_TICK_SECONDS, "scrobbler.poll_due"),
+    "fetch-metadata": _every(METADATA_INTERVAL_SECONDS, "scrobbler.fetch_metadata"),
+    "scan-playlists": _every(PLAYLIST_SCAN_SECONDS, "scrobbler.scan_playlists"),
     # Dashboard rollups a crash left stale, or changed by another user's merged tracks; polling's
     # JobRuns older than JOB_RUN_POLLS_DAYS.
-    "rollups-housekeeping": {
-        "task": "scrobbler.rollups_housekeeping",
-        "schedule": 60.0,
-        "options": {"expires": 54.0},
-    },
+    "rollups-housekeeping": _every(ROLLUPS_HOUSEKEEPING_SECONDS, "scrobbler.rollups_housekeeping"),
     # Imports whose worker died carry on; analysed imports nobody confirmed are dropped.
-    "imports-housekeeping": {
-        "task": "imports.housekeeping",
-        "schedule": 60.0,
-        "options": {"expires": 54.0},
-    },
-    "global-stats": {
-        "task": "scrobbler.global_stats_refresh",
-        "schedule": GLOBAL_STATS_SECONDS,
-        "options": {"expires": GLOBAL_STATS_SECONDS * 0.9},
-    },
-    "library-scan": {
-        "task": "playback.library_scan",
-        "schedule": LIBRARY_SCAN_SECONDS,
-        "options": {"expires": LIBRARY_SCAN_SECONDS * 0.9},
-    },
-    # The ids of old playback controls (kept so that retries are applied once).
-    "playback-housekeeping": {
-        "task": "playback.housekeeping",
-        "schedule": 3600.0,
-        "options": {"expires": 3240.0},
-    },
+    "imports-housekeeping": _every(IMPORTS_HOUSEKEEPING_SECONDS, "imports.housekeeping"),
+    "global-stats": _every(GLOBAL_STATS_SECONDS, "scrobbler.global_stats_refresh"),
+    "library-scan": _every(LIBRARY_SCAN_SECONDS, "playback.library_scan"),
+    "playback-housekeeping": _every(PLAYBACK_HOUSEKEEPING_SECONDS, "playback.housekeeping"),
 }
-
 if DEMO_MODE:
-    CELERY_BEAT_SCHEDULE["demo-link"] = {
-        "task": "scrobbler.demo_link",
-        "schedule": 10.0,
-        "options": {"expires": 9.0},
-    }
+    CELERY_BEAT_SCHEDULE["demo-link"] = _every(DEMO_LINK_SECONDS, "scrobbler.demo_link")
 
 # --- Security and production ----------------------------------------------------------------
 INSTALLED_APPS.append("axes")

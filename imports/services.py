@@ -31,12 +31,14 @@ from imports.matching import batches, match_batch, plays_refine, track_ids
 from imports.models import Import, ImportBatch
 from imports.parsing import ExportError, Listens
 from imports.reading import prepare
+from imports.tasks import import_analyse as import_analyse_task
+from imports.tasks import import_run as import_run_task
 from imports.writes import plays_by_source, plays_write
 from ops.counters import IMPORT_ROWS, PLAYS_RECORDED, counters_add
 from ops.models import JobRun
-from scrobbler import tasks as scrobbler_tasks
 from scrobbler.dedupe import moment_of
 from scrobbler.models import User
+from scrobbler.rollups import rollups_refresh_later
 from scrobbler.sql import long_queries
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ def import_create(*, user: User, uploads: list[UploadedFile]) -> Import:
         )
     imp.files = stored
     imp.save()
-    _enqueue("imports.analyse", imp)
+    _enqueue(imp, run=False)
     return imp
 
 
@@ -77,11 +79,13 @@ def import_create_from_paths(*, user: User, paths: list[Path]) -> Import:
     )
 
 
-def _enqueue(task_name: str, imp: Import) -> None:
-    from imports import tasks  # the tasks module imports this one
-
-    task = {"imports.analyse": tasks.import_analyse, "imports.run": tasks.import_run}[task_name]
-    transaction.on_commit(lambda: task.delay(imp.pk))
+def _enqueue(imp: Import, *, run: bool) -> None:
+    """Have a worker analyse the import (or, with `run`, import it) once this transaction
+    commits."""
+    if run:
+        transaction.on_commit(lambda: import_run_task.delay(imp.pk))
+    else:
+        transaction.on_commit(lambda: import_analyse_task.delay(imp.pk))
 
 
 def _claim(import_id: int, *, status: str, to: str) -> str | None:
@@ -178,7 +182,7 @@ def import_confirm(*, imp: Import, queue: bool = True) -> bool:
         status=Import.Status.QUEUED
     )
     if confirmed and queue:
-        _enqueue("imports.run", imp)
+        _enqueue(imp, run=True)
     return bool(confirmed)
 
 
@@ -304,9 +308,7 @@ def _import_claimed(
     result = {**totals, "repeated": prepared.repeated, "not_played": dict(prepared.not_played)}
     _finish(imp, run=run, status=Import.Status.DONE, result=result, rows_done=len(order))
     # The dashboard catches up in a worker (a minute for a million plays); it says so meanwhile.
-    user_id = imp.user_id
-    # robust: a broker hiccup must not fail a finished import (housekeeping catches up instead).
-    transaction.on_commit(lambda: scrobbler_tasks.rollups_refresh.delay(user_id), robust=True)
+    rollups_refresh_later(user_id=imp.user_id)
     return imp
 
 
@@ -400,7 +402,7 @@ def imports_resume_stalled(*, now: datetime | None = None) -> int:
     )
     count = 0
     for imp in stalled:
-        _enqueue("imports.analyse" if imp.status == Import.Status.ANALYSING else "imports.run", imp)
+        _enqueue(imp, run=imp.status != Import.Status.ANALYSING)
         count += 1
     return count
 

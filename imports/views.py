@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from imports import exports, services
 from imports.models import Import
+from ops.http import HtmxHttpRequest
 from ops.ratelimits import limited, too_many_requests
 from scrobbler.http import signed_in_user
 
@@ -79,11 +80,9 @@ def _own_import(request: HttpRequest, public_id: UUID) -> Import:
 @login_required
 @never_cache
 @require_GET
-def import_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def import_detail(request: HtmxHttpRequest, public_id: UUID) -> HttpResponse:
     imp = _own_import(request, public_id)
-    template = (
-        "imports/import.html#status" if request.headers.get("HX-Request") else "imports/import.html"
-    )
+    template = "imports/import.html#status" if request.htmx else "imports/import.html"
     return render(request, template, {"imp": imp})
 
 

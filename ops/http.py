@@ -1,9 +1,18 @@
-"""Who is asking: the client's address behind any number of trusted reverse proxies."""
+"""Who is asking: the client's address behind any number of trusted reverse proxies, and a
+request typed with what django-htmx's middleware tells about it (`request.htmx`)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that has passed HtmxMiddleware (django-htmx's documented typing pattern): views
+    ask `request.htmx` rather than reading the HX-* headers by hand."""
+
+    htmx: HtmxDetails
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from ops.models import JobRun
+from ops.tasks import worker_check as worker_check_task
 
 CHECK_TIMEOUT_SECONDS = 2
 
@@ -79,12 +80,10 @@ def readiness() -> list[PartStatus]:
 
 def worker_check_request() -> JobRun:
     """Queue a job that a Celery worker completes, recording which process ran it."""
-    from ops.tasks import worker_check
-
     job = JobRun.objects.create(
         kind=JobRun.Kind.WORKER_CHECK, details={"requested_by_pid": os.getpid()}
     )
-    transaction.on_commit(lambda: worker_check.delay(job.pk))
+    transaction.on_commit(lambda: worker_check_task.delay(job.pk))
     return job
 
 

@@ -27,11 +27,6 @@ _refresher: asyncio.Task[None] | None = None
 _client: tuple[asyncio.AbstractEventLoop, Redis] | None = None
 
 
-def realtime_clients_here() -> int:
-    """Open realtime connections of this process."""
-    return _open
-
-
 async def realtime_client_joined() -> None:
     global _open
     _open += 1

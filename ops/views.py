@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ops import readiness
+from ops.http import HtmxHttpRequest
 from ops.metrics import metrics_text
 from ops.models import JobRun
 
@@ -42,14 +43,12 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_member_required
-def system_status(request: HttpRequest) -> HttpResponse:
+def system_status(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "parts": readiness.readiness(),
         "job_runs": JobRun.objects.order_by("-created_at")[:JOB_RUNS_SHOWN],
     }
-    template = (
-        "ops/system.html#job-runs" if request.headers.get("HX-Request") else "ops/system.html"
-    )
+    template = "ops/system.html#job-runs" if request.htmx else "ops/system.html"
     return render(request, template, context)
 
 

@@ -27,6 +27,7 @@ from mutagen.flac import FLAC, FLACNoHeaderError, VCFLACDict
 from ops.models import JobRun
 from playback import covers
 from playback.models import LibraryFile
+from playback.tasks import library_scan as library_scan_task
 from scrobbler.catalog import CatalogEntry, TrackEntry, catalog_upsert, local_uri, rows_where_in
 from scrobbler.models import Album, Track
 
@@ -549,6 +550,4 @@ def library_scans() -> tuple[JobRun | None, JobRun | None]:
 
 def library_scan_queue() -> None:
     """Have a worker scan the library once the current transaction commits."""
-    from playback.tasks import library_scan as task
-
-    transaction.on_commit(task.delay)
+    transaction.on_commit(library_scan_task.delay)

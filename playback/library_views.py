@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ops.http import HtmxHttpRequest
 from playback import covers
 from playback import library as service
 
@@ -23,7 +24,7 @@ COVER_CACHE_CONTROL = "private, max-age=2592000, immutable"  # 30 days; the key 
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def library(request: HttpRequest) -> HttpResponse:
+def library(request: HtmxHttpRequest) -> HttpResponse:
     """The library every user of the instance shares; staff may start a scan (POST)."""
     if request.method == "POST":
         if not request.user.is_staff:
@@ -32,7 +33,7 @@ def library(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Library scan queued: a worker runs it in the background.")
         return redirect("library")
     page = Paginator(service.library_albums(), ALBUMS_PER_PAGE).get_page(request.GET.get("page"))
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return render(request, "playback/library.html#albums", {"page": page})
     latest, finished = service.library_scans()
     context = {

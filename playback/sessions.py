@@ -20,10 +20,9 @@ from django.utils import timezone
 from ops.counters import PLAYS_RECORDED, counters_add
 from playback.events import EventType, event_publish_on_commit
 from playback.models import ControlRequest, Device, LibraryFile, PlaybackSession, QueueItem
-from scrobbler import tasks as scrobbler_tasks
 from scrobbler.models import Play, Track
 from scrobbler.polling import play_thresholds
-from scrobbler.rollups import rollups_mark
+from scrobbler.rollups import rollups_mark, rollups_refresh_later
 from scrobbler.tracking import END_SLACK_MS, counts_as_play
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -173,8 +172,7 @@ def listen_finish(session: PlaybackSession, now: datetime) -> Play | None:
         return None
     rollups_mark(user_id=session.user_id, since=now, until=now)
     counters_add({(PLAYS_RECORDED, Play.Source.LOCAL.value): 1})
-    user_id = session.user_id
-    transaction.on_commit(lambda: scrobbler_tasks.rollups_refresh.delay(user_id), robust=True)
+    rollups_refresh_later(user_id=session.user_id)
     return play
 
 

@@ -4,8 +4,6 @@ import logging
 
 from celery import shared_task
 
-from playback import library, sessions
-
 log = logging.getLogger(__name__)
 
 
@@ -14,6 +12,8 @@ log = logging.getLogger(__name__)
 @shared_task(name="playback.library_scan", ignore_result=True, max_retries=0)
 def library_scan(full: bool = False) -> None:
     """Scan MUSIC_ROOT (beat, every LIBRARY_SCAN_SECONDS, or "Scan now" on the library page)."""
+    from playback import library
+
     report = library.library_scan(full=full)
     if report.error:
         log.warning("library scan did nothing: %s", report.error)
@@ -22,4 +22,6 @@ def library_scan(full: bool = False) -> None:
 @shared_task(name="playback.housekeeping", ignore_result=True)
 def housekeeping() -> int:
     """Forget the ids of controls old enough that no retry of them can still arrive."""
+    from playback import sessions
+
     return sessions.control_requests_forget()

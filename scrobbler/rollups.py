@@ -37,6 +37,7 @@ from scrobbler.models import (
     User,
 )
 from scrobbler.sql import epoch_ms_sql, json_values_sql, long_queries, sql_params
+from scrobbler.tasks import rollups_refresh as rollups_refresh_task
 
 SESSION_GAP = timedelta(minutes=20)
 # Past this many changed entities, totals are rebuilt whole rather than entity by entity.
@@ -113,6 +114,13 @@ def rollups_refresh(user_id: int) -> bool:
         state.refreshed_at = timezone.now()
         state.save(update_fields=["time_zone", "version", "refreshed_at"])
     return True
+
+
+def rollups_refresh_later(*, user_id: int) -> None:
+    """Have a worker refresh the user's rollups once the current transaction commits (other
+    rooms call this, never the task). Robust: a broker out of reach must not fail the change
+    that asked; housekeeping refreshes stale rollups within ROLLUPS_HOUSEKEEPING_SECONDS."""
+    transaction.on_commit(lambda: rollups_refresh_task.delay(user_id), robust=True)
 
 
 def rollups_refresh_stale() -> int:

@@ -1,9 +1,8 @@
 """Spotify data exports of simulated listening, as Spotify writes "Extended Streaming History".
 
-`listener_export` turns a simulated listener's ground truth into export records (to check that
-an import after live tracking adds nothing); `synthetic_export` makes an export of any size from
-a seed (benchmarks), with the real files' quirks: records unsorted within a file, repeated
-records, podcast episodes, rows without track metadata, skips with zero `ms_played`.
+`export_record` writes one listen as the export does; `synthetic_export` makes an export of any
+size from a seed (benchmarks), with the real files' quirks: records unsorted within a file,
+repeated records, podcast episodes, rows without track metadata, skips with zero `ms_played`.
 """
 
 from __future__ import annotations
@@ -14,21 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spotify_sim.catalog import Catalog, generate_catalog
-from spotify_sim.listener import Listener
 
 RECORDS_PER_FILE = 15_000  # about what Spotify puts in one 12 MB file
-_REASON_END = {
-    "finished": "trackdone",
-    "loop": "trackdone",
-    "next": "fwdbtn",
-    "previous": "backbtn",
-    "stopped": "endplay",
-}
 
 
-def _record(
+def export_record(
     catalog: Catalog, uri: str, ended_ms: int, ms_played: int, reason_end: str
 ) -> dict[str, Any]:
+    """The export's record of a listen of `uri` (a track, local file or episode of `catalog`)
+    ending at `ended_ms`, with Spotify's `reason_end` ("trackdone", "fwdbtn", ...)."""
     ts = datetime.fromtimestamp(ended_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     record: dict[str, Any] = {
         "ts": ts,
@@ -77,17 +70,6 @@ def _record(
     return record
 
 
-def listener_export(listener: Listener, *, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
-    """What Spotify's export would list for the listener's plays ending in [start, end)."""
-    return [
-        _record(
-            listener.catalog, p.track_uri, p.ended_at_ms, p.ms_played, _REASON_END[p.end_reason]
-        )
-        for p in listener.plays(start_ms, end_ms)
-        if start_ms <= p.ended_at_ms < end_ms
-    ]
-
-
 def synthetic_export(
     plays: int, *, seed: str, start_ms: int
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -133,7 +115,7 @@ def _synthetic_records(
             ms_played, reason = rng.randint(min(30_000, duration), duration), "endplay"
         pause = rng.randint(0, 5_000) if rng.random() < 0.98 else rng.randint(1, 8) * 3_600_000
         t += ms_played + pause
-        previous = _record(catalog, uri, t, ms_played, reason)
+        previous = export_record(catalog, uri, t, ms_played, reason)
         if roll > 0.9995:
             previous.update(master_metadata_track_name=None, spotify_track_uri=None)
         yield previous

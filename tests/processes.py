@@ -14,14 +14,26 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 from django.db import connection
 
-from config.env import database_url
-
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def database_url(settings_dict: Mapping[str, Any], *, name: str | None = None) -> str:
+    """The DATABASE_URL that points another process at this connection (optionally another db)."""
+    db_name = name or settings_dict["NAME"]
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(db_name).resolve()}"
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or ""
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{db_name}"
 
 
 def process_env(data_dir: Path, static_root: Path, **overrides: str) -> dict[str, str]:

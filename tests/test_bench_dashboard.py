@@ -9,7 +9,6 @@ from bench.dashboard import (
     YEAR_MS,
     catalog_generate,
     listeners_plan,
-    percentile,
     plays_generate,
     sqlite_times,
 )
@@ -54,10 +53,3 @@ def test_sqlite_times_are_written_as_django_writes_them() -> None:
         str(datetime.fromtimestamp(m / 1000, UTC).replace(tzinfo=None)) for m in ms.tolist()
     ]
     assert sqlite_times(ms) == expected
-
-
-def test_p95_of_twenty_requests_is_the_nineteenth() -> None:
-    times = [float(n) for n in range(1, 21)]
-    assert percentile(times, 0.95) == 19.0
-    assert percentile(times, 0.5) == 10.0
-    assert percentile([7.0], 0.95) == 7.0

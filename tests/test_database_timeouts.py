@@ -13,8 +13,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import ConnectionHandler
 from pytest_django import Settings
 
-from config.env import database_from_url, database_url
+from config.env import database_from_url
 from scrobbler.sql import long_queries
+from tests.processes import database_url
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",

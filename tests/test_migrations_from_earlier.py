@@ -26,7 +26,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from config.env import database_from_url, database_url
+from config.env import database_from_url
+from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 # The commit before the rooms were split (issue 18).

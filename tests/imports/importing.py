@@ -9,6 +9,17 @@ from typing import Any
 from imports import services
 from imports.models import Import
 from scrobbler.models import Play, User
+from spotify_sim.export import export_record
+from spotify_sim.listener import Listener
+
+# How a simulated listener's play ended, as the export's `reason_end` says it.
+REASON_END = {
+    "finished": "trackdone",
+    "loop": "trackdone",
+    "next": "fwdbtn",
+    "previous": "backbtn",
+    "stopped": "endplay",
+}
 
 
 def analyse(user: User, *paths: Path) -> Import:
@@ -40,6 +51,17 @@ def extended_listen(ts: str) -> dict[str, Any]:
         "spotify_track_uri": "spotify:track:" + "A" * 22,
         "reason_end": "trackdone",
     }
+
+
+def listener_export(listener: Listener, *, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    """What Spotify's export would list for the listener's plays ending in [start, end)."""
+    return [
+        export_record(
+            listener.catalog, p.track_uri, p.ended_at_ms, p.ms_played, REASON_END[p.end_reason]
+        )
+        for p in listener.plays(start_ms, end_ms)
+        if start_ms <= p.ended_at_ms < end_ms
+    ]
 
 
 def write_json(path: Path, records: Any) -> Path:

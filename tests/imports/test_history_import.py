@@ -14,7 +14,7 @@ from imports import services
 from imports.models import Import
 from scrobbler.catalog import CatalogEntry, TrackEntry, catalog_upsert, local_uri
 from scrobbler.models import Play, Track, User
-from tests.imports.importing import analyse, run_import, stored, write_json
+from tests.imports.importing import analyse, listener_export, run_import, stored, write_json
 
 pytestmark = pytest.mark.django_db
 
@@ -223,7 +223,6 @@ def test_import_after_the_same_listening_was_recorded_live_adds_only_what_live_m
     from scrobbler.polling import plays_record
     from scrobbler.simulated import PollPlan, watch
     from scrobbler.tracking import Tracker
-    from spotify_sim.export import listener_export
     from spotify_sim.listener import Listener
     from spotify_sim.profiles import resolve_profile
 
