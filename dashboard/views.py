@@ -1,4 +1,4 @@
-"""The listening dashboard: thin views over dashboard.stats, every one for the signed-in user's
+"""The listening dashboard: thin views over the selectors in dashboard.stats, every one for the signed-in user's
 own plays only. Pages are skeletons whose sections load as HTMX partials (each one request, each
 quick); the tops page and entity pages render whole."""
 
@@ -20,9 +20,15 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard import charts, stats
+from dashboard import charts
 from dashboard import favourites as favourites_service
 from dashboard.periods import PRESETS, Period, PeriodError, period_parse
+from dashboard.stats import history, tops
+from dashboard.stats.activity import STEPS, WEEKDAYS, activity, busiest_day, heatmap, streaks
+from dashboard.stats.entities import entity_plays_query, entity_tops, entity_total, rank_history
+from dashboard.stats.habits import distribution, sessions
+from dashboard.stats.overview import first_day, totals, variety
+from dashboard.stats.rollups import KINDS
 from scrobbler.http import signed_in_user
 from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, User
 from scrobbler.rollups import rollups_stale
@@ -64,7 +70,7 @@ def _period(request: HttpRequest, user: User) -> RangeControl:
     """The period the range control asks for; a bad one falls back to the default, saying why."""
     tz, today = _user_zone(user), _today(user)
     # Needed whatever the range: all time starts there, and the year list goes back to it.
-    first = stats.first_day(user)
+    first = first_day(user)
     error = ""
     try:
         period = period_parse(request.GET, today=today, tz=tz, first_day=first)
@@ -133,7 +139,7 @@ def year_review(request: HttpRequest, year: int) -> HttpResponse:
     context = {
         "period": period,
         "year": year,
-        "years": list(range(_today(user).year, (stats.first_day(user) or _today(user)).year - 1, -1)),
+        "years": list(range(_today(user).year, (first_day(user) or _today(user)).year - 1, -1)),
         "sections": ("totals", "variety", "highlights", "top-tracks", "top-artists", "top-albums", "activity", "heatmap", "sessions"),
     }  # fmt: skip
     return render(request, "dashboard/year.html", context)
@@ -150,25 +156,25 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
     period = control.period
     context: dict[str, Any] = {"period": period, "section": name}
     if name == "totals":
-        now = stats.totals(user, period)
+        now = totals(user, period)
         previous = period.previous()
-        before = stats.totals(user, previous) if previous else None
+        before = totals(user, previous) if previous else None
         context.update(now=now, before=before, previous=previous)
     elif name == "variety":
-        context["variety"] = stats.variety(user, period)
+        context["variety"] = variety(user, period)
     elif name == "activity":
         step = request.GET.get("step", "")
-        if step not in stats.STEPS:
+        if step not in STEPS:
             step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
         # Bars stay readable (and the page light): days for up to two years, weeks for ten.
         if step == "day" and period.days > 731:
             step = "week"
         if step == "week" and period.days > 3653:
             step = "month"
-        points = stats.activity(user, period, step)
+        points = activity(user, period, step)
         context.update(
             step=step,
-            steps=stats.STEPS,
+            steps=STEPS,
             chart=charts.bar_chart(
                 [(_step_label(start, step), t.plays) for start, t in points],
                 title=f"Plays per {step}",
@@ -177,8 +183,8 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
         )
     elif name == "heatmap":
         context["chart"] = charts.heatmap(
-            stats.heatmap(user, period),
-            row_labels=stats.WEEKDAYS,
+            heatmap(user, period),
+            row_labels=WEEKDAYS,
             column_labels=[f"{h:02d}" for h in range(24)],
             title="Plays by weekday and hour",
             value_label="plays",
@@ -187,15 +193,15 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
         kind_name = name.removeprefix("top-")
         context.update(
             kind=kind_name,
-            top=stats.top(user, period, stats.KINDS[kind_name], per_page=TOP_SHOWN_IN_SECTIONS),
+            top=tops.top(user, period, KINDS[kind_name], per_page=TOP_SHOWN_IN_SECTIONS),
         )
     elif name == "highlights":
         context.update(
-            streaks=stats.streaks(user, period, today=_today(user)),
-            busiest=stats.busiest_day(user, period),
+            streaks=streaks(user, period, today=_today(user)),
+            busiest=busiest_day(user, period),
         )
     elif name == "sessions":
-        found = stats.sessions(user, period)
+        found = sessions(user, period)
         context.update(
             sessions=found,
             chart=charts.bar_chart(
@@ -203,7 +209,7 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
             ),
         )
     elif name == "distribution":
-        spread = stats.distribution(user, period)
+        spread = distribution(user, period)
         context.update(
             distribution=spread,
             chart=charts.bar_chart(
@@ -224,12 +230,12 @@ def _step_label(start: date, step: str) -> str:
 @require_GET
 @login_required
 def top(request: HttpRequest, kind: str) -> HttpResponse:
-    if kind not in stats.KINDS:
+    if kind not in KINDS:
         raise Http404("No such list")
     user = signed_in_user(request)
     context = _context(request, user)
     order = request.GET.get("order", "plays")
-    if order not in stats.TOP_ORDERS:
+    if order not in tops.TOP_ORDERS:
         order = "plays"
     try:
         page = max(1, int(request.GET.get("page", "1")))
@@ -237,10 +243,10 @@ def top(request: HttpRequest, kind: str) -> HttpResponse:
         page = 1
     context.update(
         kind=kind,
-        kinds=stats.KINDS,
+        kinds=KINDS,
         order=order,
-        orders=stats.TOP_ORDERS,
-        top=stats.top(user, context["period"], stats.KINDS[kind], order=order, page=page),
+        orders=tops.TOP_ORDERS,
+        top=tops.top(user, context["period"], KINDS[kind], order=order, page=page),
     )
     template = "dashboard/top.html"
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "top-table":
@@ -264,10 +270,10 @@ def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
     user = signed_in_user(request)
     context = _context(request, user, kind=kind, thing=thing)
     period = context["period"]
-    history = stats.rank_history(user, entity_kind, entity_id, period)
-    plays = stats.entity_plays_query(user, entity_kind, entity_id)
+    history = rank_history(user, entity_kind, entity_id, period)
+    plays = entity_plays_query(user, entity_kind, entity_id)
     context.update(
-        total=stats.entity_total(user, entity_kind, entity_id),
+        total=entity_total(user, entity_kind, entity_id),
         history=history,
         plays_chart=charts.bar_chart(
             [(f"{p.month:%Y-%m}", p.plays) for p in history],
@@ -283,7 +289,7 @@ def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
         recent=plays.select_related("track__album")
         .prefetch_related("track__artists")
         .order_by("-ended_at")[:20],
-        tracks=stats.entity_tops(user, entity_kind, entity_id) if kind != "track" else None,
+        tracks=entity_tops(user, entity_kind, entity_id) if kind != "track" else None,
     )
     return render(request, "dashboard/entity.html", context)
 
@@ -293,7 +299,7 @@ def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
 def on_this_day(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     today = _today(user)
-    days = stats.on_this_day(user, today=today, tz=_user_zone(user))
+    days = history.on_this_day(user, today=today, tz=_user_zone(user))
     return render(request, "dashboard/on_this_day.html", {"today": today, "days": days})
 
 
@@ -305,7 +311,7 @@ def recent(request: HttpRequest) -> HttpResponse:
     before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
     if before is not None and timezone.is_naive(before):
         before = timezone.make_aware(before, timezone=_user_zone(user))
-    plays = stats.recent_plays(user, before=before, limit=RECENT_PER_PAGE + 1)
+    plays = history.recent_plays(user, before=before, limit=RECENT_PER_PAGE + 1)
     more = len(plays) > RECENT_PER_PAGE
     plays = plays[:RECENT_PER_PAGE]
     liked = favourites_service.liked_track_ids(user, [p.track_id for p in plays])
@@ -334,7 +340,7 @@ def favourites(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     page.object_list = list(page.object_list)
-    stats.entities_attach(EntityKind.TRACK, page.object_list)
+    tops.entities_attach(EntityKind.TRACK, page.object_list)
     liked = favourites_service.liked_track_ids(user, [row.entity_id for row in page.object_list])
     for row in page.object_list:
         row.liked = row.entity_id in liked  # type: ignore[attr-defined]
