@@ -4,6 +4,7 @@ quick); the tops page and entity pages render whole."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -34,18 +35,6 @@ from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, U
 from scrobbler.rollups import rollups_stale
 from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_expires_soon
 
-SECTIONS = (
-    "totals",
-    "variety",
-    "activity",
-    "heatmap",
-    "top-tracks",
-    "top-artists",
-    "top-albums",
-    "highlights",
-    "sessions",
-    "distribution",
-)
 TOP_SHOWN_IN_SECTIONS = 5
 RECENT_PER_PAGE = 50
 
@@ -145,77 +134,103 @@ def year_review(request: HttpRequest, year: int) -> HttpResponse:
     return render(request, "dashboard/year.html", context)
 
 
+# A section's builder: the context of its region (beside `period` and `section`).
+SectionBuilder = Callable[[HttpRequest, User, Period], dict[str, Any]]
+
+
+def _totals_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    now = totals(user, period)
+    previous = period.previous()
+    before = totals(user, previous) if previous else None
+    return {"now": now, "before": before, "previous": previous}
+
+
+def _variety_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    return {"variety": variety(user, period)}
+
+
+def _activity_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    step = request.GET.get("step", "")
+    if step not in STEPS:
+        step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
+    # Bars stay readable (and the page light): days for up to two years, weeks for ten.
+    if step == "day" and period.days > 731:
+        step = "week"
+    if step == "week" and period.days > 3653:
+        step = "month"
+    points = activity(user, period, step)
+    chart = charts.bar_chart(
+        [(_step_label(start, step), t.plays) for start, t in points],
+        title=f"Plays per {step}",
+        value_label="plays",
+    )
+    return {"step": step, "steps": STEPS, "chart": chart}
+
+
+def _heatmap_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    chart = charts.heatmap(
+        heatmap(user, period),
+        row_labels=WEEKDAYS,
+        column_labels=[f"{h:02d}" for h in range(24)],
+        title="Plays by weekday and hour",
+        value_label="plays",
+    )
+    return {"chart": chart}
+
+
+def _top_section(kind: str) -> SectionBuilder:
+    def build(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+        top = tops.top(user, period, KINDS[kind], per_page=TOP_SHOWN_IN_SECTIONS)
+        return {"kind": kind, "top": top}
+
+    return build
+
+
+def _highlights_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    return {
+        "streaks": streaks(user, period, today=_today(user)),
+        "busiest": busiest_day(user, period),
+    }
+
+
+def _sessions_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    found = sessions(user, period)
+    chart = charts.bar_chart(found.buckets, title="Sessions by length", value_label="sessions")
+    return {"sessions": found, "chart": chart}
+
+
+def _distribution_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    spread = distribution(user, period)
+    chart = charts.bar_chart(
+        spread.track_buckets, title="Tracks by number of plays", value_label="tracks"
+    )
+    return {"distribution": spread, "chart": chart}
+
+
+# Every section a page can load, by name (its URL and its partial in dashboard/sections.html):
+# adding a section is adding its builder here and its partial there.
+SECTIONS: dict[str, SectionBuilder] = {
+    "totals": _totals_section,
+    "variety": _variety_section,
+    "activity": _activity_section,
+    "heatmap": _heatmap_section,
+    **{f"top-{kind}": _top_section(kind) for kind in KINDS},
+    "highlights": _highlights_section,
+    "sessions": _sessions_section,
+    "distribution": _distribution_section,
+}
+
+
 @require_GET
 @login_required
 def section(request: HttpRequest, name: str) -> HttpResponse:
     """One region of a dashboard page, for the period in the query string."""
-    if name not in SECTIONS:
+    build = SECTIONS.get(name)
+    if build is None:
         raise Http404("No such section")
     user = signed_in_user(request)
-    control = _period(request, user)
-    period = control.period
-    context: dict[str, Any] = {"period": period, "section": name}
-    if name == "totals":
-        now = totals(user, period)
-        previous = period.previous()
-        before = totals(user, previous) if previous else None
-        context.update(now=now, before=before, previous=previous)
-    elif name == "variety":
-        context["variety"] = variety(user, period)
-    elif name == "activity":
-        step = request.GET.get("step", "")
-        if step not in STEPS:
-            step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
-        # Bars stay readable (and the page light): days for up to two years, weeks for ten.
-        if step == "day" and period.days > 731:
-            step = "week"
-        if step == "week" and period.days > 3653:
-            step = "month"
-        points = activity(user, period, step)
-        context.update(
-            step=step,
-            steps=STEPS,
-            chart=charts.bar_chart(
-                [(_step_label(start, step), t.plays) for start, t in points],
-                title=f"Plays per {step}",
-                value_label="plays",
-            ),
-        )
-    elif name == "heatmap":
-        context["chart"] = charts.heatmap(
-            heatmap(user, period),
-            row_labels=WEEKDAYS,
-            column_labels=[f"{h:02d}" for h in range(24)],
-            title="Plays by weekday and hour",
-            value_label="plays",
-        )
-    elif name.startswith("top-"):
-        kind_name = name.removeprefix("top-")
-        context.update(
-            kind=kind_name,
-            top=tops.top(user, period, KINDS[kind_name], per_page=TOP_SHOWN_IN_SECTIONS),
-        )
-    elif name == "highlights":
-        context.update(
-            streaks=streaks(user, period, today=_today(user)),
-            busiest=busiest_day(user, period),
-        )
-    elif name == "sessions":
-        found = sessions(user, period)
-        context.update(
-            sessions=found,
-            chart=charts.bar_chart(
-                found.buckets, title="Sessions by length", value_label="sessions"
-            ),
-        )
-    elif name == "distribution":
-        spread = distribution(user, period)
-        context.update(
-            distribution=spread,
-            chart=charts.bar_chart(
-                spread.track_buckets, title="Tracks by number of plays", value_label="tracks"
-            ),
-        )
+    period = _period(request, user).period
+    context = {"period": period, "section": name, **build(request, user, period)}
     return render(request, f"dashboard/sections.html#{name}", context)
 
 
