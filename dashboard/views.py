@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from dashboard import charts
 from dashboard import favourites as favourites_service
@@ -37,6 +38,13 @@ from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_e
 
 TOP_SHOWN_IN_SECTIONS = 5
 RECENT_PER_PAGE = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that has passed HtmxMiddleware (django-htmx's documented typing pattern): views
+    ask `request.htmx` rather than reading the HX-* headers by hand."""
+
+    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)
@@ -244,7 +252,7 @@ def _step_label(start: date, step: str) -> str:
 
 @require_GET
 @login_required
-def top(request: HttpRequest, kind: str) -> HttpResponse:
+def top(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     if kind not in KINDS:
         raise Http404("No such list")
     user = signed_in_user(request)
@@ -264,7 +272,7 @@ def top(request: HttpRequest, kind: str) -> HttpResponse:
         top=tops.top(user, context["period"], KINDS[kind], order=order, page=page),
     )
     template = "dashboard/top.html"
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "top-table":
+    if request.htmx and request.htmx.target == "top-table":
         template += "#table"
     return render(request, template, context)
 
@@ -369,23 +377,23 @@ def favourites(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def track_like(request: HttpRequest, track_id: int) -> HttpResponse:
+def track_like(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     return _set_like(request, track_id, liked=True)
 
 
 @require_POST
 @login_required
-def track_unlike(request: HttpRequest, track_id: int) -> HttpResponse:
+def track_unlike(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     return _set_like(request, track_id, liked=False)
 
 
-def _set_like(request: HttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
+def _set_like(request: HtmxHttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
     track = get_object_or_404(Track, pk=track_id)
     if liked:
         favourites_service.track_like(user=signed_in_user(request), track=track)
     else:
         favourites_service.track_unlike(user=signed_in_user(request), track=track)
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         context = {"track_id": track.pk, "liked": liked}
         return render(request, "dashboard/partials/like_button.html", context)
     target = request.POST.get("next", "")

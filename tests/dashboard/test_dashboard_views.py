@@ -195,3 +195,15 @@ def test_recent_plays_page_back_in_time(client: Client, alice: User, listened: l
     second = client.get(reverse("recent") + f"?before={older.group(1)}").text
     newest_first = sorted(listened, key=lambda p: p.ended_at, reverse=True)
     assert newest_first[50].ended_at.isoformat()[:16] in second.replace(" ", "T")
+
+
+def test_an_htmx_request_for_the_top_table_gets_the_table_alone(
+    client: Client, alice: User, listened: list[Play]
+) -> None:
+    client.force_login(alice)
+    url = reverse("top", args=["tracks"]) + "?range=all&order=time"
+    table = client.get(url, headers={"HX-Request": "true", "HX-Target": "top-table"}).text
+    assert table.lstrip().startswith('<div id="top-table">')
+    assert "<html" not in table
+    for headers in ({}, {"HX-Request": "true"}):  # a whole page, whoever else asks
+        assert "<html" in client.get(url, headers=headers).text
