@@ -41,10 +41,6 @@ class Totals:
     ms_played: int = 0
 
     @property
-    def hours(self) -> float:
-        return self.ms_played / 3_600_000
-
-    @property
     def skip_rate(self) -> float | None:
         return self.skips / self.listens if self.listens else None
 

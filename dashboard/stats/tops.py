@@ -42,10 +42,6 @@ class TopRow:
     entity: Any = None
 
     @property
-    def hours(self) -> float:
-        return self.ms_played / 3_600_000
-
-    @property
     def rank_change(self) -> int | None:
         """Places climbed since the previous period (negative: fallen); None: new there."""
         return None if self.previous_rank is None else self.previous_rank - self.rank
