@@ -1,6 +1,6 @@
-"""The listening dashboard: thin views over the selectors in dashboard.stats, every one for the signed-in user's
-own plays only. Pages are skeletons whose sections load as HTMX partials (each one request, each
-quick); the tops page and entity pages render whole."""
+"""The listening dashboard: thin views over the selectors in dashboard.stats, every one for the
+signed-in user's own plays only. Pages are skeletons whose sections load as HTMX partials (each
+one request, each quick; SECTIONS builds them); the tops page and entity pages render whole."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from django_htmx.middleware import HtmxDetails
 from dashboard import charts
 from dashboard import favourites as favourites_service
 from dashboard.periods import PRESETS, Period, PeriodError, period_parse
-from dashboard.stats import history, tops
+from dashboard.stats import history, tops  # whole: views here are named top and on_this_day
 from dashboard.stats.activity import STEPS, WEEKDAYS, activity, busiest_day, heatmap, streaks
 from dashboard.stats.entities import entity_plays_query, entity_tops, entity_total, rank_history
 from dashboard.stats.habits import distribution, sessions
