@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from dashboard.stats import entities_attach
+from dashboard.stats.tops import entities_attach
 from scrobbler.models import EntityKind, EntityTotal, ListeningHour, User
 
 # The name it had before the rooms split, so that a cache filled before an upgrade still counts.

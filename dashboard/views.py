@@ -1,9 +1,10 @@
-"""The listening dashboard: thin views over dashboard.stats, every one for the signed-in user's
-own plays only. Pages are skeletons whose sections load as HTMX partials (each one request, each
-quick); the tops page and entity pages render whole."""
+"""The listening dashboard: thin views over the selectors in dashboard.stats, every one for the
+signed-in user's own plays only. Pages are skeletons whose sections load as HTMX partials (each
+one request, each quick; SECTIONS builds them); the tops page and entity pages render whole."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,29 +20,31 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
-from dashboard import charts, stats
+from dashboard import charts
 from dashboard import favourites as favourites_service
 from dashboard.periods import PRESETS, Period, PeriodError, period_parse
+from dashboard.stats import history, tops  # whole: views here are named top and on_this_day
+from dashboard.stats.activity import STEPS, WEEKDAYS, activity, busiest_day, heatmap, streaks
+from dashboard.stats.entities import entity_plays_query, entity_tops, entity_total, rank_history
+from dashboard.stats.habits import distribution, sessions
+from dashboard.stats.overview import first_day, totals, variety
+from dashboard.stats.rollups import KINDS
 from scrobbler.http import signed_in_user
 from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, User
 from scrobbler.rollups import rollups_stale
 from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_expires_soon
 
-SECTIONS = (
-    "totals",
-    "variety",
-    "activity",
-    "heatmap",
-    "top-tracks",
-    "top-artists",
-    "top-albums",
-    "highlights",
-    "sessions",
-    "distribution",
-)
 TOP_SHOWN_IN_SECTIONS = 5
 RECENT_PER_PAGE = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that has passed HtmxMiddleware (django-htmx's documented typing pattern): views
+    ask `request.htmx` rather than reading the HX-* headers by hand."""
+
+    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def _period(request: HttpRequest, user: User) -> RangeControl:
     """The period the range control asks for; a bad one falls back to the default, saying why."""
     tz, today = _user_zone(user), _today(user)
     # Needed whatever the range: all time starts there, and the year list goes back to it.
-    first = stats.first_day(user)
+    first = first_day(user)
     error = ""
     try:
         period = period_parse(request.GET, today=today, tz=tz, first_day=first)
@@ -133,83 +136,109 @@ def year_review(request: HttpRequest, year: int) -> HttpResponse:
     context = {
         "period": period,
         "year": year,
-        "years": list(range(_today(user).year, (stats.first_day(user) or _today(user)).year - 1, -1)),
+        "years": list(range(_today(user).year, (first_day(user) or _today(user)).year - 1, -1)),
         "sections": ("totals", "variety", "highlights", "top-tracks", "top-artists", "top-albums", "activity", "heatmap", "sessions"),
     }  # fmt: skip
     return render(request, "dashboard/year.html", context)
+
+
+# A section's builder: the context of its region (beside `period` and `section`).
+SectionBuilder = Callable[[HttpRequest, User, Period], dict[str, Any]]
+
+
+def _totals_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    now = totals(user, period)
+    previous = period.previous()
+    before = totals(user, previous) if previous else None
+    return {"now": now, "before": before, "previous": previous}
+
+
+def _variety_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    return {"variety": variety(user, period)}
+
+
+def _activity_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    step = request.GET.get("step", "")
+    if step not in STEPS:
+        step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
+    # Bars stay readable (and the page light): days for up to two years, weeks for ten.
+    if step == "day" and period.days > 731:
+        step = "week"
+    if step == "week" and period.days > 3653:
+        step = "month"
+    points = activity(user, period, step)
+    chart = charts.bar_chart(
+        [(_step_label(start, step), t.plays) for start, t in points],
+        title=f"Plays per {step}",
+        value_label="plays",
+    )
+    return {"step": step, "steps": STEPS, "chart": chart}
+
+
+def _heatmap_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    chart = charts.heatmap(
+        heatmap(user, period),
+        row_labels=WEEKDAYS,
+        column_labels=[f"{h:02d}" for h in range(24)],
+        title="Plays by weekday and hour",
+        value_label="plays",
+    )
+    return {"chart": chart}
+
+
+def _top_section(kind: str) -> SectionBuilder:
+    def build(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+        top = tops.top(user, period, KINDS[kind], per_page=TOP_SHOWN_IN_SECTIONS)
+        return {"kind": kind, "top": top}
+
+    return build
+
+
+def _highlights_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    return {
+        "streaks": streaks(user, period, today=_today(user)),
+        "busiest": busiest_day(user, period),
+    }
+
+
+def _sessions_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    found = sessions(user, period)
+    chart = charts.bar_chart(found.buckets, title="Sessions by length", value_label="sessions")
+    return {"sessions": found, "chart": chart}
+
+
+def _distribution_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    spread = distribution(user, period)
+    chart = charts.bar_chart(
+        spread.track_buckets, title="Tracks by number of plays", value_label="tracks"
+    )
+    return {"distribution": spread, "chart": chart}
+
+
+# Every section a page can load, by name (its URL and its partial in dashboard/sections.html):
+# adding a section is adding its builder here and its partial there.
+SECTIONS: dict[str, SectionBuilder] = {
+    "totals": _totals_section,
+    "variety": _variety_section,
+    "activity": _activity_section,
+    "heatmap": _heatmap_section,
+    **{f"top-{kind}": _top_section(kind) for kind in KINDS},
+    "highlights": _highlights_section,
+    "sessions": _sessions_section,
+    "distribution": _distribution_section,
+}
 
 
 @require_GET
 @login_required
 def section(request: HttpRequest, name: str) -> HttpResponse:
     """One region of a dashboard page, for the period in the query string."""
-    if name not in SECTIONS:
+    build = SECTIONS.get(name)
+    if build is None:
         raise Http404("No such section")
     user = signed_in_user(request)
-    control = _period(request, user)
-    period = control.period
-    context: dict[str, Any] = {"period": period, "section": name}
-    if name == "totals":
-        now = stats.totals(user, period)
-        previous = period.previous()
-        before = stats.totals(user, previous) if previous else None
-        context.update(now=now, before=before, previous=previous)
-    elif name == "variety":
-        context["variety"] = stats.variety(user, period)
-    elif name == "activity":
-        step = request.GET.get("step", "")
-        if step not in stats.STEPS:
-            step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
-        # Bars stay readable (and the page light): days for up to two years, weeks for ten.
-        if step == "day" and period.days > 731:
-            step = "week"
-        if step == "week" and period.days > 3653:
-            step = "month"
-        points = stats.activity(user, period, step)
-        context.update(
-            step=step,
-            steps=stats.STEPS,
-            chart=charts.bar_chart(
-                [(_step_label(start, step), t.plays) for start, t in points],
-                title=f"Plays per {step}",
-                value_label="plays",
-            ),
-        )
-    elif name == "heatmap":
-        context["chart"] = charts.heatmap(
-            stats.heatmap(user, period),
-            row_labels=stats.WEEKDAYS,
-            column_labels=[f"{h:02d}" for h in range(24)],
-            title="Plays by weekday and hour",
-            value_label="plays",
-        )
-    elif name.startswith("top-"):
-        kind_name = name.removeprefix("top-")
-        context.update(
-            kind=kind_name,
-            top=stats.top(user, period, stats.KINDS[kind_name], per_page=TOP_SHOWN_IN_SECTIONS),
-        )
-    elif name == "highlights":
-        context.update(
-            streaks=stats.streaks(user, period, today=_today(user)),
-            busiest=stats.busiest_day(user, period),
-        )
-    elif name == "sessions":
-        found = stats.sessions(user, period)
-        context.update(
-            sessions=found,
-            chart=charts.bar_chart(
-                found.buckets, title="Sessions by length", value_label="sessions"
-            ),
-        )
-    elif name == "distribution":
-        spread = stats.distribution(user, period)
-        context.update(
-            distribution=spread,
-            chart=charts.bar_chart(
-                spread.track_buckets, title="Tracks by number of plays", value_label="tracks"
-            ),
-        )
+    period = _period(request, user).period
+    context = {"period": period, "section": name, **build(request, user, period)}
     return render(request, f"dashboard/sections.html#{name}", context)
 
 
@@ -223,13 +252,13 @@ def _step_label(start: date, step: str) -> str:
 
 @require_GET
 @login_required
-def top(request: HttpRequest, kind: str) -> HttpResponse:
-    if kind not in stats.KINDS:
+def top(request: HtmxHttpRequest, kind: str) -> HttpResponse:
+    if kind not in KINDS:
         raise Http404("No such list")
     user = signed_in_user(request)
     context = _context(request, user)
     order = request.GET.get("order", "plays")
-    if order not in stats.TOP_ORDERS:
+    if order not in tops.TOP_ORDERS:
         order = "plays"
     try:
         page = max(1, int(request.GET.get("page", "1")))
@@ -237,13 +266,13 @@ def top(request: HttpRequest, kind: str) -> HttpResponse:
         page = 1
     context.update(
         kind=kind,
-        kinds=stats.KINDS,
+        kinds=KINDS,
         order=order,
-        orders=stats.TOP_ORDERS,
-        top=stats.top(user, context["period"], stats.KINDS[kind], order=order, page=page),
+        orders=tops.TOP_ORDERS,
+        top=tops.top(user, context["period"], KINDS[kind], order=order, page=page),
     )
     template = "dashboard/top.html"
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "top-table":
+    if request.htmx and request.htmx.target == "top-table":
         template += "#table"
     return render(request, template, context)
 
@@ -264,10 +293,10 @@ def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
     user = signed_in_user(request)
     context = _context(request, user, kind=kind, thing=thing)
     period = context["period"]
-    history = stats.rank_history(user, entity_kind, entity_id, period)
-    plays = stats.entity_plays_query(user, entity_kind, entity_id)
+    history = rank_history(user, entity_kind, entity_id, period)
+    plays = entity_plays_query(user, entity_kind, entity_id)
     context.update(
-        total=stats.entity_total(user, entity_kind, entity_id),
+        total=entity_total(user, entity_kind, entity_id),
         history=history,
         plays_chart=charts.bar_chart(
             [(f"{p.month:%Y-%m}", p.plays) for p in history],
@@ -283,7 +312,7 @@ def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
         recent=plays.select_related("track__album")
         .prefetch_related("track__artists")
         .order_by("-ended_at")[:20],
-        tracks=stats.entity_tops(user, entity_kind, entity_id) if kind != "track" else None,
+        tracks=entity_tops(user, entity_kind, entity_id) if kind != "track" else None,
     )
     return render(request, "dashboard/entity.html", context)
 
@@ -293,7 +322,7 @@ def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
 def on_this_day(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     today = _today(user)
-    days = stats.on_this_day(user, today=today, tz=_user_zone(user))
+    days = history.on_this_day(user, today=today, tz=_user_zone(user))
     return render(request, "dashboard/on_this_day.html", {"today": today, "days": days})
 
 
@@ -305,7 +334,7 @@ def recent(request: HttpRequest) -> HttpResponse:
     before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
     if before is not None and timezone.is_naive(before):
         before = timezone.make_aware(before, timezone=_user_zone(user))
-    plays = stats.recent_plays(user, before=before, limit=RECENT_PER_PAGE + 1)
+    plays = history.recent_plays(user, before=before, limit=RECENT_PER_PAGE + 1)
     more = len(plays) > RECENT_PER_PAGE
     plays = plays[:RECENT_PER_PAGE]
     liked = favourites_service.liked_track_ids(user, [p.track_id for p in plays])
@@ -334,7 +363,7 @@ def favourites(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     page.object_list = list(page.object_list)
-    stats.entities_attach(EntityKind.TRACK, page.object_list)
+    tops.entities_attach(EntityKind.TRACK, page.object_list)
     liked = favourites_service.liked_track_ids(user, [row.entity_id for row in page.object_list])
     for row in page.object_list:
         row.liked = row.entity_id in liked  # type: ignore[attr-defined]
@@ -348,23 +377,23 @@ def favourites(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def track_like(request: HttpRequest, track_id: int) -> HttpResponse:
+def track_like(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     return _set_like(request, track_id, liked=True)
 
 
 @require_POST
 @login_required
-def track_unlike(request: HttpRequest, track_id: int) -> HttpResponse:
+def track_unlike(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     return _set_like(request, track_id, liked=False)
 
 
-def _set_like(request: HttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
+def _set_like(request: HtmxHttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
     track = get_object_or_404(Track, pk=track_id)
     if liked:
         favourites_service.track_like(user=signed_in_user(request), track=track)
     else:
         favourites_service.track_unlike(user=signed_in_user(request), track=track)
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         context = {"track_id": track.pk, "liked": liked}
         return render(request, "dashboard/partials/like_button.html", context)
     target = request.POST.get("next", "")

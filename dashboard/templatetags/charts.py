@@ -1,6 +1,7 @@
 """`{% bar_chart chart %}`, `{% line_chart chart %}` and `{% heatmap chart %}`: a chart built by
 `dashboard.charts` as a <figure> holding the SVG drawing, its title and summary for screen
-readers, and the same numbers as a table.
+readers, and the same numbers as a table. That frame is one template,
+`dashboard/charts/frame.html`; each chart's template extends it with its drawing.
 
 Each tag takes an optional `id="..."`, the prefix of the ids that the SVG's `aria-labelledby`
 refers to. Without one the prefix is made from the title and a counter that is unique within one

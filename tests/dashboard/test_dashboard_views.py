@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
+from dashboard.views import SECTIONS
 from scrobbler.models import Album, Play, RollupDirty, Track, User
 from scrobbler.rollups import rollups_mark, rollups_refresh
 from tests.factories import AlbumFactory, ArtistFactory, TrackFactory
@@ -24,18 +25,6 @@ RANGES = [
     "all",
     str(timezone.now().year - 1),
     "custom&from=2025-02-10&to=2025-06-03",
-]
-SECTIONS = [
-    "totals",
-    "variety",
-    "activity",
-    "heatmap",
-    "top-tracks",
-    "top-artists",
-    "top-albums",
-    "highlights",
-    "sessions",
-    "distribution",
 ]
 
 
@@ -91,7 +80,7 @@ def listened(alice: User, bob: User, library: list[Track]) -> list[Play]:
     return listen(alice, library, plays=400, seed=1)
 
 
-@pytest.mark.parametrize("section", SECTIONS)
+@pytest.mark.parametrize("section", list(SECTIONS))  # every section a page can load
 def test_every_section_answers_every_range_in_a_few_queries(
     client: Client,
     alice: User,
@@ -206,3 +195,15 @@ def test_recent_plays_page_back_in_time(client: Client, alice: User, listened: l
     second = client.get(reverse("recent") + f"?before={older.group(1)}").text
     newest_first = sorted(listened, key=lambda p: p.ended_at, reverse=True)
     assert newest_first[50].ended_at.isoformat()[:16] in second.replace(" ", "T")
+
+
+def test_an_htmx_request_for_the_top_table_gets_the_table_alone(
+    client: Client, alice: User, listened: list[Play]
+) -> None:
+    client.force_login(alice)
+    url = reverse("top", args=["tracks"]) + "?range=all&order=time"
+    table = client.get(url, headers={"HX-Request": "true", "HX-Target": "top-table"}).text
+    assert table.lstrip().startswith('<div id="top-table">')
+    assert "<html" not in table
+    for headers in ({}, {"HX-Request": "true"}):  # a whole page, whoever else asks
+        assert "<html" in client.get(url, headers=headers).text

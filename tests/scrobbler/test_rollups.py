@@ -20,8 +20,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db.models import Max, Min
 
-from dashboard import stats
 from dashboard.periods import Period, period_parse
+from dashboard.stats.activity import STEPS, Streaks, activity, heatmap, streaks
+from dashboard.stats.entities import RankPoint, rank_history
+from dashboard.stats.habits import (
+    PLAY_BUCKETS,
+    SESSION_BUCKETS,
+    Distribution,
+    distribution,
+    sessions,
+)
+from dashboard.stats.history import on_this_day
+from dashboard.stats.overview import first_day, totals, variety
+from dashboard.stats.rollups import KINDS, Totals
+from dashboard.stats.tops import TOP_ORDERS, TopRow, top
 from scrobbler import rollups
 from scrobbler.catalog import catalog_merge_tracks
 from scrobbler.localtime import day_number, day_start, local_day, month_after, month_start
@@ -309,8 +321,8 @@ class Tally:
             self.first = play.ended if self.first is None else min(self.first, play.ended)
             self.last = play.ended if self.last is None else max(self.last, play.ended)
 
-    def totals(self) -> stats.Totals:
-        return stats.Totals(self.listens, self.plays, self.skips, self.ms)
+    def totals(self) -> Totals:
+        return Totals(self.listens, self.plays, self.skips, self.ms)
 
 
 def tally_by(
@@ -417,7 +429,7 @@ def periods_random(rng: random.Random, user: User, plays: list[Heard], count: in
             {"range": key},
             today=today or last + timedelta(days=2),
             tz=tz,
-            first_day=stats.first_day(user),
+            first_day=first_day(user),
         )
 
     def custom(start: date, end: date) -> Period:
@@ -482,20 +494,20 @@ def top_expected(
     ]
 
 
-def top_values(row: stats.TopRow) -> tuple[Any, ...]:
+def top_values(row: TopRow) -> tuple[Any, ...]:
     names = "entity_id rank plays listens skips ms_played first_at last_at previous_rank"
     return tuple(getattr(row, name) for name in names.split())
 
 
 def check_top(user: User, plays: list[Heard], period: Period, rng: random.Random) -> None:
     """Each kind in one order (chosen at random), a page or two of it."""
-    for kind in stats.KINDS.values():
-        order = rng.choice(sorted(stats.TOP_ORDERS))
+    for kind in KINDS.values():
+        order = rng.choice(sorted(TOP_ORDERS))
         want = top_expected(plays, period, kind, order)
         per_page = rng.choice([3, 7, 50])
         pages = max(1, -(-len(want) // per_page))
         for page in sorted({1, rng.randint(1, pages)}):
-            got = stats.top(user, period, kind, order=order, page=page, per_page=per_page)
+            got = top(user, period, kind, order=order, page=page, per_page=per_page)
             assert (got.total, got.pages) == (len(want), pages), (kind, order, period)
             rows = [top_values(r) for r in got.rows]
             assert rows == want[(page - 1) * per_page : page * per_page], (kind, order, page)
@@ -505,7 +517,7 @@ def check_top(user: User, plays: list[Heard], period: Period, rng: random.Random
 
 def check_period(user: User, plays: list[Heard], period: Period, rng: random.Random) -> None:
     inside = within(plays, period)
-    assert stats.totals(user, period) == tally(inside).totals(), period
+    assert totals(user, period) == tally(inside).totals(), period
 
     first_counted: dict[tuple[EntityKind, int], datetime] = {}
     for p in sorted(plays, key=lambda p: p.ended):
@@ -513,12 +525,12 @@ def check_period(user: User, plays: list[Heard], period: Period, rng: random.Ran
             for e in p.entities(kind):
                 if p.counted:
                     first_counted.setdefault((kind, e), p.ended)
-    variety = stats.variety(user, period)
-    for name, kind in stats.KINDS.items():
-        assert variety.distinct[name] == len(
+    got_variety = variety(user, period)
+    for name, kind in KINDS.items():
+        assert got_variety.distinct[name] == len(
             {e for p in inside if p.counted for e in p.entities(kind)}
         )
-        assert variety.new[name] == sum(
+        assert got_variety.new[name] == sum(
             k == kind and period.since <= at < period.until for (k, _), at in first_counted.items()
         ), (name, period)
 
@@ -527,10 +539,10 @@ def check_period(user: User, plays: list[Heard], period: Period, rng: random.Ran
     grid = [[0] * 24 for _ in range(7)]
     for p in inside:
         grid[p.local.weekday()][p.local.hour] += p.counted
-    assert stats.heatmap(user, period) == grid
+    assert heatmap(user, period) == grid
 
     by_day = tally_by(inside, lambda p: [p.local.date()])
-    for step in stats.STEPS:
+    for step in STEPS:
         buckets: dict[date, Tally] = {}
         day = period.start
         while day <= period.end:
@@ -545,7 +557,7 @@ def check_period(user: User, plays: list[Heard], period: Period, rng: random.Ran
                 for attr in ("listens", "plays", "skips", "ms"):
                     setattr(bucket, attr, getattr(bucket, attr) + getattr(by_day[day], attr))
             day += timedelta(days=1)
-        assert stats.activity(user, period, step) == [(k, t.totals()) for k, t in buckets.items()]
+        assert activity(user, period, step) == [(k, t.totals()) for k, t in buckets.items()]
 
     today = period.end + timedelta(days=rng.choice([0, 1, 2]))
     runs: list[list[date]] = []
@@ -559,7 +571,7 @@ def check_period(user: User, plays: list[Heard], period: Period, rng: random.Ran
     current = (
         (runs[-1][1] - runs[-1][0]).days + 1 if runs and (today - runs[-1][1]).days <= 1 else 0
     )
-    assert stats.streaks(user, period, today=today) == stats.Streaks(
+    assert streaks(user, period, today=today) == Streaks(
         length,
         longest[0] if longest else None,
         longest[1] if longest else None,
@@ -568,7 +580,7 @@ def check_period(user: User, plays: list[Heard], period: Period, rng: random.Ran
     )
 
     durations = sorted(s[4] for s in sessions_of(plays) if period.since <= s[0] < period.until)
-    got = stats.sessions(user, period)
+    got = sessions(user, period)
     assert got.count == len(durations)
     if durations:
         assert [s.duration_ms for s in got.longest] == sorted(durations, reverse=True)[:5]
@@ -577,7 +589,7 @@ def check_period(user: User, plays: list[Heard], period: Period, rng: random.Ran
         minute = 60_000
         assert [n for _, n in got.buckets] == [
             sum(low * minute <= d and (high is None or d < high * minute) for d in durations)
-            for _, low, high in stats.SESSION_BUCKETS
+            for _, low, high in SESSION_BUCKETS
         ]
 
     per_track = Counter(p.track_id for p in inside if p.counted)
@@ -590,11 +602,11 @@ def check_period(user: User, plays: list[Heard], period: Period, rng: random.Ran
         running += per_artist[half]
         half += 1
     hhi = sum((n / total) ** 2 for n in per_artist) if total else 0
-    got_distribution = stats.distribution(user, period)
-    assert got_distribution == stats.Distribution(
+    got_distribution = distribution(user, period)
+    assert got_distribution == Distribution(
         track_buckets=[
             (label, sum(low <= n and (high is None or n <= high) for n in per_track.values()))
-            for label, (low, high) in zip(PLAY_LABELS, stats.PLAY_BUCKETS, strict=True)
+            for label, (low, high) in zip(PLAY_LABELS, PLAY_BUCKETS, strict=True)
         ],
         artists=len(per_artist),
         top10_share=sum(per_artist[:10]) / total if total else None,
@@ -630,11 +642,11 @@ def check_rank_history(
     while month <= month_start(period.end):
         ranks = rank_of({e: t.plays for (m, e), t in per_month.items() if m == month})
         n = per_month[(month, entity)].plays if (month, entity) in per_month else 0
-        points.append(stats.RankPoint(month, n, ranks.get(entity)))
+        points.append(RankPoint(month, n, ranks.get(entity)))
         month = month_after(month)
     if not any(point.plays for point in points):
         points = []
-    assert stats.rank_history(user, kind, entity, period) == points
+    assert rank_history(user, kind, entity, period) == points
 
 
 def check_on_this_day(user: User, plays: list[Heard], today: date) -> None:
@@ -653,7 +665,7 @@ def check_on_this_day(user: User, plays: list[Heard], today: date) -> None:
         want.append(
             (day, tally(that_day).totals(), [(t, i + 1, n) for i, (t, n) in enumerate(ranked)])
         )
-    got = stats.on_this_day(user, today=today, tz=tz)
+    got = on_this_day(user, today=today, tz=tz)
     assert [
         (d.day, d.totals, [(r.entity_id, r.rank, r.plays) for r in d.tops]) for d in got
     ] == want
@@ -666,7 +678,7 @@ def check(user: User, rng: random.Random, *, periods: int = 14) -> None:
     plays = heard(user)
     check_rollups(user, plays)
     days = sorted({p.local.date() for p in plays})
-    assert stats.first_day(user) == days[0]
+    assert first_day(user) == days[0]
     for period in periods_random(rng, user, plays, periods):
         check_period(user, plays, period, rng)
     for today in [rng.choice(days) + timedelta(days=365) for _ in range(3)] + [date(2028, 2, 29)]:

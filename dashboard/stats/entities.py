@@ -1,0 +1,88 @@
+"""One track, artist or album, for its page: the user's all-time total of it, its plays and rank
+among its kind in each month of a period, the query of the user's plays of it, and an artist's
+or album's own most played tracks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection
+
+from dashboard.periods import Period
+from dashboard.stats.tops import TopRow, entities_attach
+from scrobbler.localtime import month_after, month_start
+from scrobbler.models import EntityKind, EntityMonth, EntityTotal, Play, Track, User
+
+
+@dataclass(frozen=True)
+class RankPoint:
+    month: date
+    plays: int
+    rank: int | None
+
+
+def rank_history(user: User, kind: EntityKind, entity_id: int, period: Period) -> list[RankPoint]:
+    """The entity's plays and rank among its kind in each month of the period it was played
+    (months the period only partly covers count whole)."""
+    first, last = month_start(period.start), month_start(period.end)
+    own = EntityMonth.objects.filter(
+        user=user, kind=kind, entity_id=entity_id, month__gte=first, month__lte=last, plays__gt=0
+    )
+    table = EntityMonth._meta.db_table
+    query = (
+        "SELECT o.month, o.plays, (SELECT COUNT(*) FROM "  # noqa: S608
+        f"{table} x WHERE x.user_id = o.user_id AND x.kind = o.kind AND x.month = o.month "
+        f"AND x.plays > o.plays) + 1 FROM {table} o WHERE o.id IN ({{}}) ORDER BY o.month"
+    )
+    ids = list(own.values_list("pk", flat=True))
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(query.format(", ".join(["%s"] * len(ids))), ids)
+        rows = cursor.fetchall()
+    months = {
+        (m if isinstance(m, date) else date.fromisoformat(m)): (plays, rank)
+        for m, plays, rank in rows
+    }
+    points, month = [], first
+    while month <= last:
+        plays, rank = months.get(month, (0, None))
+        points.append(RankPoint(month, plays, rank))
+        month = month_after(month)
+    return points
+
+
+def entity_total(user: User, kind: EntityKind, entity_id: int) -> EntityTotal | None:
+    return EntityTotal.objects.filter(user=user, kind=kind, entity_id=entity_id).first()
+
+
+def entity_plays_query(user: User, kind: EntityKind, entity_id: int) -> Any:
+    """The user's plays of a track, or of an artist's or album's tracks."""
+    plays = Play.objects.for_user(user)
+    if kind == EntityKind.TRACK:
+        return plays.filter(track_id=entity_id)
+    if kind == EntityKind.ARTIST:
+        return plays.filter(track__trackartist__artist_id=entity_id)
+    return plays.filter(track__album_id=entity_id)
+
+
+def entity_tops(user: User, kind: EntityKind, entity_id: int, *, limit: int = 20) -> list[TopRow]:
+    """An artist's or album's most played tracks, all time."""
+    tracks = Track.objects.filter(
+        **(
+            {"trackartist__artist_id": entity_id}
+            if kind == EntityKind.ARTIST
+            else {"album_id": entity_id}
+        )
+    ).values("pk")
+    totals_ = EntityTotal.objects.filter(
+        user=user, kind=EntityKind.TRACK, entity_id__in=tracks, plays__gt=0
+    ).order_by("-plays", "-ms_played")[:limit]
+    rows = [
+        TopRow(t.entity_id, i + 1, t.plays, t.listens, t.skips, t.ms_played, t.first_at, t.last_at)
+        for i, t in enumerate(totals_)
+    ]
+    entities_attach(EntityKind.TRACK, rows)
+    return rows
