@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from dashboard import charts
 from dashboard import favourites as favourites_service
@@ -31,6 +30,7 @@ from dashboard.stats.entities import entity_plays_query, entity_tops, entity_tot
 from dashboard.stats.habits import distribution, sessions
 from dashboard.stats.overview import first_day, totals, variety
 from dashboard.stats.rollups import KINDS
+from ops.http import HtmxHttpRequest
 from scrobbler.http import signed_in_user
 from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, User
 from scrobbler.rollups import rollups_stale
@@ -38,13 +38,6 @@ from scrobbler.spotify.accounts import refresh_token_expires_at, refresh_token_e
 
 TOP_SHOWN_IN_SECTIONS = 5
 RECENT_PER_PAGE = 50
-
-
-class HtmxHttpRequest(HttpRequest):
-    """A request that has passed HtmxMiddleware (django-htmx's documented typing pattern): views
-    ask `request.htmx` rather than reading the HX-* headers by hand."""
-
-    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)

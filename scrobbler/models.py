@@ -391,7 +391,7 @@ class ListeningHour(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, db_constraint=False
     )
     # Days since 1970-01-01 rather than a date: the rollup computes it with integer arithmetic
-    # that SQLite and PostgreSQL share (periods.day_number converts).
+    # that SQLite and PostgreSQL share (localtime.day_number converts).
     day = models.IntegerField(help_text="Local day, as days since 1970-01-01")
     hour = models.PositiveSmallIntegerField()
     weekday = models.PositiveSmallIntegerField(help_text="0 = Monday")
