@@ -22,7 +22,7 @@ from playback.events import EventType, event_publish_on_commit
 from playback.models import ControlRequest, Device, LibraryFile, PlaybackSession, QueueItem
 from scrobbler import tasks as scrobbler_tasks
 from scrobbler.models import Play, Track
-from scrobbler.polling import play_thresholds
+from scrobbler.plays import play_thresholds
 from scrobbler.rollups import rollups_mark
 from scrobbler.tracking import END_SLACK_MS, counts_as_play
 

@@ -220,7 +220,7 @@ def test_a_repeated_listen_in_extended_history_keeps_the_fuller_report(
 def test_import_after_the_same_listening_was_recorded_live_adds_only_what_live_missed(
     alice: User, tmp_path: Path
 ) -> None:
-    from scrobbler.polling import plays_record
+    from scrobbler.plays import plays_record
     from scrobbler.simulated import PollPlan, watch
     from scrobbler.tracking import Tracker
     from spotify_sim.export import listener_export
