@@ -35,7 +35,7 @@ from imports.writes import plays_by_source, plays_write
 from ops.counters import IMPORT_ROWS, PLAYS_RECORDED, counters_add
 from ops.models import JobRun
 from scrobbler import tasks as scrobbler_tasks
-from scrobbler.dedupe import moment_of
+from scrobbler.epoch import moment_of
 from scrobbler.models import User
 from scrobbler.sql import long_queries
 

@@ -20,12 +20,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Func
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ops.counters import PLAYS_RECORDED, counters_add
 from scrobbler.catalog import catalog_upsert, track_entry
-from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, moment_of, ms_of
+from scrobbler.dedupe import MAX_WINDOW_MS, Listen, ListenRow, match
+from scrobbler.epoch import moment_of, ms_of, now_ms
 from scrobbler.models import Play, User
 from scrobbler.rollups import rollups_mark
 from scrobbler.sql import epoch_ms_sql
@@ -41,8 +41,8 @@ def stored_listens(
     query = (
         Play.objects.filter(
             user_id=user_id,
-            ended_at__gte=EPOCH + timedelta(milliseconds=first_ms) - margin,
-            ended_at__lte=EPOCH + timedelta(milliseconds=last_ms) + margin,
+            ended_at__gte=moment_of(first_ms) - margin,
+            ended_at__lte=moment_of(last_ms) + margin,
         )
         .annotate(ended_ms=EpochMs("ended_at"))
         .values_list("pk", "track_id", "ended_ms", "source")
@@ -129,15 +129,15 @@ def history_record(
     if tracker is None:
         play_min_ms, play_min_ratio = play_thresholds(user_id)
         tracker = Tracker(play_min_ms=play_min_ms, play_min_ratio=play_min_ratio)
-    at = at_ms if at_ms is not None else int(timezone.now().timestamp() * 1000)
+    at = at_ms if at_ms is not None else now_ms()
     detected = tracker.observe(Observation(at, "recently-played", 200, {"items": items}))
     newest = None
     for item in items:
         played_at = (
             parse_datetime(str(item.get("played_at") or "")) if isinstance(item, dict) else None
         )
-        if played_at is not None:
-            stamp = int(played_at.timestamp() * 1000)
+        if played_at is not None and played_at.tzinfo is not None:
+            stamp = ms_of(played_at)
             newest = stamp if newest is None else max(newest, stamp)
     return plays_record(user_id=user_id, detected=detected), newest
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from ops.counters import PollTally
 from scrobbler import jobruns
-from scrobbler.dedupe import moment_of
+from scrobbler.epoch import moment_of, now_ms
 from scrobbler.models import FailureKind, PollMode, SpotifyAccount
 from scrobbler.plays import history_record, play_thresholds, plays_record
 from scrobbler.rollups import rollups_refresh
@@ -389,7 +389,7 @@ def _poll_currently_playing(account: SpotifyAccount, tracker: Tracker) -> int:
         request=lambda client: client.current_user_playing_track(),
         known=account,
     )
-    at = int(timezone.now().timestamp() * 1000)
+    at = now_ms()
     observation = Observation(at, "currently-playing", 200 if body else 204, body or None)
     log_observation(account, observation)
     return plays_record(user_id=account.user_id, detected=tracker.observe(observation))
@@ -410,7 +410,7 @@ def _poll_recently_played(account: SpotifyAccount, tracker: Tracker) -> int:
             known=account,
         )
         items = body.get("items") if isinstance(body, dict) else None
-        at = int(timezone.now().timestamp() * 1000)
+        at = now_ms()
         log_observation(
             account,
             Observation(at, "recently-played", 200, body if isinstance(body, dict) else None),

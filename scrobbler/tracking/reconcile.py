@@ -21,6 +21,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from scrobbler.epoch import ms_of
 from scrobbler.tracking.state import (
     END_SLACK_MS,
     MATCH_WINDOW_MS,
@@ -327,4 +328,4 @@ def _parse_ms(value: Any) -> int | None:
         return None
     if parsed.tzinfo is None:
         return None
-    return int(parsed.timestamp() * 1000)
+    return ms_of(parsed)

@@ -15,8 +15,9 @@ Pure Python: no Django, no I/O, no clock. Times are epoch ms taken from the obse
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any, Literal
+
+from scrobbler.epoch import moment_of
 
 Endpoint = Literal["currently-playing", "recently-played"]
 
@@ -80,9 +81,7 @@ class DetectedPlay:
 
 
 def _iso(ms: int) -> str:
-    from datetime import UTC
-
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    return moment_of(ms).isoformat(timespec="milliseconds")
 
 
 @dataclass

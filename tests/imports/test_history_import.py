@@ -13,6 +13,7 @@ import pytest
 from imports import services
 from imports.models import Import
 from scrobbler.catalog import CatalogEntry, TrackEntry, catalog_upsert, local_uri
+from scrobbler.epoch import ms_of
 from scrobbler.models import Play, Track, User
 from tests.imports.importing import analyse, run_import, stored, write_json
 
@@ -227,7 +228,7 @@ def test_import_after_the_same_listening_was_recorded_live_adds_only_what_live_m
     from spotify_sim.listener import Listener
     from spotify_sim.profiles import resolve_profile
 
-    start = int(datetime(2025, 5, 1, 8, tzinfo=UTC).timestamp() * 1000)
+    start = ms_of(datetime(2025, 5, 1, 8, tzinfo=UTC))
     end = start + 3 * 3_600_000
     listener = Listener("import-after-live", resolve_profile("mixed"), start)
     watched = watch(listener, start_ms=start, end_ms=end, plan=PollPlan(), seed=7)

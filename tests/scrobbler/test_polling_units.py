@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from scrobbler import polling
+from scrobbler.epoch import ms_of
 from scrobbler.models import FailureKind, Play, SpotifyAccount, Track, User
 from scrobbler.plays import history_record
 from tests.scrobbler.spotify_helpers import linked_account
@@ -51,7 +52,7 @@ def test_recently_played_items_become_plays_once(alice: User) -> None:
     items = [item(1, now), item(2, now - dt.timedelta(minutes=4)), item(3, now, local=True)]
     recorded, newest = history_record(user_id=alice.pk, items=items)
     assert recorded == 3
-    assert newest == int(now.timestamp() * 1000)
+    assert newest == ms_of(now)
     again, _ = history_record(user_id=alice.pk, items=items)
     assert again == 0
     assert Play.objects.filter(user=alice).count() == 3
