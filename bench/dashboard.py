@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import arguments, bench_environment, django_migrate, percentile, scratch  # noqa: E402
+from scrobbler.epoch import ms_of  # noqa: E402
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -496,7 +497,9 @@ def database_load(args: argparse.Namespace) -> int:
     liked = (tracks[np.argsort(-counts)[:1000]][::4] + 1).tolist()  # a quarter of the favourites
     TrackLike.objects.bulk_create(TrackLike(user_id=user_ids[0], track_id=pk) for pk in liked)
     zone = planned[0].zone
-    today_ms = int(datetime.combine(local_today(zone), datetime.min.time(), tzinfo=ZoneInfo(zone)).timestamp() * 1000)  # fmt: skip
+    today_ms = ms_of(
+        datetime.combine(local_today(zone), datetime.min.time(), tzinfo=ZoneInfo(zone))
+    )
     print(f"{'PostgreSQL' if postgres else 'SQLite'}: catalog of {len(catalog.track_album):,} tracks, "
           f"{catalog.artists:,} artists, {len(catalog.album_artist):,} albums in {catalog_s:.1f} s; "
           f"{total:,} plays for {users} users in {plays_s:.1f} s ({total / plays_s:,.0f} plays/s)")  # fmt: skip

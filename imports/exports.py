@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import msgspec
 from django.utils import timezone
 
-from scrobbler.dedupe import moment_of
+from scrobbler.epoch import moment_of
 from scrobbler.models import Play, TrackArtist, User
 from scrobbler.plays import EpochMs
 from scrobbler.sql import long_queries

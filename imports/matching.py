@@ -12,7 +12,8 @@ from django.conf import settings
 
 from imports.parsing import COUNTED, SKIPPED, Listens
 from scrobbler.catalog import catalog_upsert, ids_by_uri, local_aliases, rows_where_in
-from scrobbler.dedupe import MAX_WINDOW_MS, ListenRow, match, moment_of
+from scrobbler.dedupe import MAX_WINDOW_MS, ListenRow, match
+from scrobbler.epoch import moment_of
 from scrobbler.models import Play, Track
 from scrobbler.plays import stored_listens
 from scrobbler.rollups import rollups_mark

@@ -22,7 +22,8 @@ import msgspec
 import numpy as np
 
 from scrobbler.catalog import CatalogEntry, TrackEntry, local_uri
-from scrobbler.dedupe import ListenRow, moment_of, ms_of
+from scrobbler.dedupe import ListenRow
+from scrobbler.epoch import moment_of, ms_of
 
 MAX_MS_PLAYED = 2**31 - 1  # what the plays table stores
 EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)  # Spotify was founded in 2006
@@ -384,7 +385,7 @@ class Reader:
             ts = r.ts
             if ts.tzinfo is None:
                 raise ExportError("time has no time zone", file=report.name, record=number)
-            ended = int(ts.timestamp()) * 1000 + ts.microsecond // 1000
+            ended = ms_of(ts)
             if not earliest <= ended <= latest:
                 raise ExportError(
                     f"time {ts.isoformat()} is out of range", file=report.name, record=number

@@ -36,7 +36,7 @@ from imports.tasks import import_run as import_run_task
 from imports.writes import plays_by_source, plays_write
 from ops.counters import IMPORT_ROWS, PLAYS_RECORDED, counters_add
 from ops.models import JobRun
-from scrobbler.dedupe import moment_of
+from scrobbler.epoch import moment_of
 from scrobbler.models import User
 from scrobbler.rollups import rollups_refresh_later
 from scrobbler.sql import long_queries

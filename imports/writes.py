@@ -9,7 +9,7 @@ import numpy as np
 from django.db import connection
 
 from imports.parsing import COUNTED, SKIPPED, SOURCES, Listens
-from scrobbler.dedupe import moment_of
+from scrobbler.epoch import moment_of
 from scrobbler.models import Play
 from scrobbler.rollups import rollups_mark
 

@@ -6,12 +6,13 @@ fetch, never a wrong state."""
 
 from __future__ import annotations
 
-import time
 from typing import Literal, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from scrobbler.epoch import now_ms
 
 EventType = Literal["timeline", "speaker", "queue", "like", "options", "devices"]
 # The channel-layer message type: consumers handle it in `playback_event`.
@@ -30,7 +31,7 @@ def user_group(user_id: int) -> str:
 
 def event_publish_on_commit(*, user_id: int, rev: int, type: EventType) -> None:
     """Tell the user's devices once the change is committed (never about a rolled-back one)."""
-    event: Event = {"rev": rev, "type": type, "ts": int(time.time() * 1000)}
+    event: Event = {"rev": rev, "type": type, "ts": now_ms()}
     transaction.on_commit(lambda: _send(user_id, event), robust=True)
 
 

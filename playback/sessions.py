@@ -21,7 +21,7 @@ from ops.counters import PLAYS_RECORDED, counters_add
 from playback.events import EventType, event_publish_on_commit
 from playback.models import ControlRequest, Device, LibraryFile, PlaybackSession, QueueItem
 from scrobbler.models import Play, Track
-from scrobbler.polling import play_thresholds
+from scrobbler.plays import play_thresholds
 from scrobbler.rollups import rollups_mark, rollups_refresh_later
 from scrobbler.tracking import END_SLACK_MS, counts_as_play
 

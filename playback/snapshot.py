@@ -12,6 +12,7 @@ from playback.covers import cover_url
 from playback.models import Device, LibraryFile, PlaybackSession, QueueItem
 from playback.queue import play_order
 from playback.sessions import ONLINE_SECONDS, position_at, session_get
+from scrobbler.epoch import ms_of
 from scrobbler.models import Track, TrackLike
 
 # Upcoming queue entries a snapshot lists (the queue panel pages through the rest).
@@ -63,7 +64,7 @@ def session_snapshot(*, user_id: int) -> dict[str, Any]:
         "rev": session.revision,
         "state": session.state,
         "position_ms": position_at(session, now),
-        "server_time": int(now.timestamp() * 1000),
+        "server_time": ms_of(now),
         "shuffle": session.shuffle,
         "repeat": session.repeat,
         "active_device": session.active_device.client_id if session.active_device else None,

@@ -14,7 +14,6 @@ from django.db.models import Field, ForeignKey, ForeignObjectRel, Model
 from django.dispatch import Signal
 
 from scrobbler.models import Album, Artist, Play, Track, TrackArtist
-from scrobbler.plays import plays_merge_tracks
 from scrobbler.rollups import rollups_mark_tracks
 from scrobbler.sql import json_values_sql
 
@@ -296,6 +295,9 @@ def catalog_merge_tracks(aliases: Mapping[int, int]) -> None:
     deleted. Plays keep the listen dedupe (plays_merge_tracks); a row whose move would break a
     unique constraint is dropped (a like of both tracks stays one like); the local tracks' credits
     go, the real ones having their own."""
+    # Here, not at the top: plays.py stores plays into the catalog, so it imports this module.
+    from scrobbler.plays import plays_merge_tracks
+
     if not aliases:
         return
     # Before anything moves: a receiver can still tell its rows the merge touches (those pointing

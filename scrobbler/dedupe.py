@@ -12,21 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MS = timedelta(milliseconds=1)
-
-
-def ms_of(moment: datetime) -> int:
-    """Milliseconds since the epoch, exactly (no float rounding)."""
-    return (moment - EPOCH) // MS
-
-
-def moment_of(ms: int) -> datetime:
-    return EPOCH + timedelta(milliseconds=ms)
-
 
 # How far a source's recorded end may be from the true end, in ms: (offset of the true end's
 # centre from the recorded end, half-width). Account Data's `endTime` is cut to the minute.

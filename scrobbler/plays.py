@@ -1,19 +1,35 @@
-"""Storing plays without ever storing one listen twice, whichever paths report it."""
+"""Storing plays, from any source, without ever storing one listen twice, whichever paths report it.
+
+- `plays_record` stores the plays the tracking engine detected (a poll's, or a replayed poll
+  log's): their tracks into the catalog first, then the plays not already stored.
+- `history_record` runs recently-played items through an account's engine and stores the plays.
+- `play_thresholds` is the user's rule for when a listen counts as a play (polling, replays and
+  local playback all count by it; the rule itself is the engine's `counts_as_play`).
+- `plays_unrecorded` and `stored_listens` tell which reported listens are stored already
+  (imports use them too), by `scrobbler.dedupe`'s matching.
+- `plays_merge_tracks` is the plays' part of merging a local track into its Spotify twin.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Func
+from django.utils.dateparse import parse_datetime
 
-from scrobbler.dedupe import EPOCH, MAX_WINDOW_MS, Listen, ListenRow, match, moment_of, ms_of
-from scrobbler.models import Play
+from ops.counters import PLAYS_RECORDED, counters_add
+from scrobbler.catalog import catalog_upsert, track_entry
+from scrobbler.dedupe import MAX_WINDOW_MS, Listen, ListenRow, match
+from scrobbler.epoch import moment_of, ms_of, now_ms
+from scrobbler.models import Play, User
 from scrobbler.rollups import rollups_mark
 from scrobbler.sql import epoch_ms_sql
+from scrobbler.tracking import DetectedPlay, Observation, Tracker
 
 
 def stored_listens(
@@ -25,8 +41,8 @@ def stored_listens(
     query = (
         Play.objects.filter(
             user_id=user_id,
-            ended_at__gte=EPOCH + timedelta(milliseconds=first_ms) - margin,
-            ended_at__lte=EPOCH + timedelta(milliseconds=last_ms) + margin,
+            ended_at__gte=moment_of(first_ms) - margin,
+            ended_at__lte=moment_of(last_ms) + margin,
         )
         .annotate(ended_ms=EpochMs("ended_at"))
         .values_list("pk", "track_id", "ended_ms", "source")
@@ -69,6 +85,73 @@ def plays_unrecorded(*, user_id: int, plays: list[Play]) -> list[Play]:
     )
     known = match(reported, stored)
     return [p for i, p in enumerate(plays) if i not in known]
+
+
+def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
+    """Store detected plays (catalog first); a listen already stored is not stored again.
+    Returns how many were new."""
+    entries = [(play, track_entry(play.track)) for play in detected]
+    entries = [(play, entry) for play, entry in entries if entry is not None]
+    if not entries:
+        return 0
+    track_ids = catalog_upsert(entry for _, entry in entries if entry is not None)
+    plays = [
+        Play(
+            user_id=user_id,
+            track_id=track_ids[entry.uri],
+            started_at=moment_of(play.started_at_ms),
+            ended_at=moment_of(play.ended_at_ms),
+            ms_played=play.ms_played,
+            source=Play.Source.LIVE if play.source == "live" else Play.Source.HISTORY,
+            counted=play.counted,
+            skipped=play.skipped,
+        )
+        for play, entry in entries
+        if entry is not None
+    ]
+    # A listen may already be stored from another path (an import, or live and history both).
+    unique = list({(p.track_id, p.ended_at): p for p in plays}.values())
+    new = plays_unrecorded(user_id=user_id, plays=unique)
+    # ignore_conflicts: another path may store the same listen between the read and the write.
+    Play.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        ends = [p.ended_at for p in new]
+        rollups_mark(user_id=user_id, since=min(ends), until=max(ends))
+        counters_add(Counter((PLAYS_RECORDED, p.source) for p in new))
+    return len(new)
+
+
+def history_record(
+    *, user_id: int, items: list[Any], tracker: Tracker | None = None, at_ms: int | None = None
+) -> tuple[int, int | None]:
+    """Reconcile recently-played items with what was seen live (the account's `tracker`) and
+    store the plays that come out. Returns (plays newly stored, newest played_at in epoch ms)."""
+    if tracker is None:
+        play_min_ms, play_min_ratio = play_thresholds(user_id)
+        tracker = Tracker(play_min_ms=play_min_ms, play_min_ratio=play_min_ratio)
+    at = at_ms if at_ms is not None else now_ms()
+    detected = tracker.observe(Observation(at, "recently-played", 200, {"items": items}))
+    newest = None
+    for item in items:
+        played_at = (
+            parse_datetime(str(item.get("played_at") or "")) if isinstance(item, dict) else None
+        )
+        if played_at is not None and played_at.tzinfo is not None:
+            stamp = ms_of(played_at)
+            newest = stamp if newest is None else max(newest, stamp)
+    return plays_record(user_id=user_id, detected=detected), newest
+
+
+def play_thresholds(user_id: int) -> tuple[int, float | None]:
+    """(ms, share of the track) after which a listen counts as a play: the user's own choice,
+    else the site's."""
+    seconds, percent = User.objects.values_list("play_min_seconds", "play_min_percent").get(
+        pk=user_id
+    )
+    return (
+        seconds * 1000 if seconds is not None else settings.PLAY_MIN_MS,
+        percent / 100 if percent is not None else settings.PLAY_MIN_RATIO,
+    )
 
 
 @transaction.atomic

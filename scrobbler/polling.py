@@ -1,5 +1,8 @@
 """Polling Spotify: which accounts are due, one poll of one account, and what failures cost.
 
+A poll feeds what it saw to the account's tracking engine (scrobbler.tracking) and hands the
+plays that come out to scrobbler.plays, which stores them.
+
 A poll claims its account first (a lease in the database), so however many workers and beat
 ticks there are, an account is polled by one of them at a time, and a 429's Retry-After holds for
 every worker: the account is simply not due before then.
@@ -14,34 +17,30 @@ import queue
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from ops.counters import PLAYS_RECORDED, PollTally, counters_add
+from ops.counters import PollTally
 from scrobbler import jobruns
-from scrobbler.catalog import catalog_upsert, track_entry
-from scrobbler.dedupe import moment_of
-from scrobbler.models import FailureKind, Play, PollMode, SpotifyAccount, User
-from scrobbler.plays import plays_unrecorded
-from scrobbler.rollups import rollups_mark, rollups_refresh
+from scrobbler.epoch import moment_of, now_ms
+from scrobbler.models import FailureKind, PollMode, SpotifyAccount
+from scrobbler.plays import history_record, play_thresholds, plays_record
+from scrobbler.rollups import rollups_refresh
 from scrobbler.spotify import accounts
 from scrobbler.spotify.errors import (
     SpotifyAuthError,
     SpotifyRateLimited,
     SpotifyUnavailable,
 )
-from scrobbler.tracking import DetectedPlay, Observation, Tracker
+from scrobbler.tracking import Observation, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -319,18 +318,6 @@ def poll_account(
     return PollOutcome(account.pk, ok=True, plays_recorded=recorded, due_at=due_at)
 
 
-def play_thresholds(user_id: int) -> tuple[int, float | None]:
-    """(ms, share of the track) after which a listen counts as a play: the user's own choice,
-    else the site's."""
-    seconds, percent = User.objects.values_list("play_min_seconds", "play_min_percent").get(
-        pk=user_id
-    )
-    return (
-        seconds * 1000 if seconds is not None else settings.PLAY_MIN_MS,
-        percent / 100 if percent is not None else settings.PLAY_MIN_RATIO,
-    )
-
-
 def log_observation(account: SpotifyAccount, observation: Observation) -> None:
     """With SPOTIFY_POLL_LOG_DIR set, append what the poller saw to the account's poll log
     (the JSON lines `manage.py replay_polls` reads): how play-counting bugs get reproduced."""
@@ -402,7 +389,7 @@ def _poll_currently_playing(account: SpotifyAccount, tracker: Tracker) -> int:
         request=lambda client: client.current_user_playing_track(),
         known=account,
     )
-    at = int(timezone.now().timestamp() * 1000)
+    at = now_ms()
     observation = Observation(at, "currently-playing", 200 if body else 204, body or None)
     log_observation(account, observation)
     return plays_record(user_id=account.user_id, detected=tracker.observe(observation))
@@ -423,7 +410,7 @@ def _poll_recently_played(account: SpotifyAccount, tracker: Tracker) -> int:
             known=account,
         )
         items = body.get("items") if isinstance(body, dict) else None
-        at = int(timezone.now().timestamp() * 1000)
+        at = now_ms()
         log_observation(
             account,
             Observation(at, "recently-played", 200, body if isinstance(body, dict) else None),
@@ -440,58 +427,3 @@ def _poll_recently_played(account: SpotifyAccount, tracker: Tracker) -> int:
             break  # without a cursor Spotify gives the newest page, and there is no going back
         after_ms = int(next_after)
     return recorded
-
-
-def history_record(
-    *, user_id: int, items: list[Any], tracker: Tracker | None = None, at_ms: int | None = None
-) -> tuple[int, int | None]:
-    """Reconcile recently-played items with what was seen live (the account's `tracker`) and
-    store the plays that come out. Returns (plays newly stored, newest played_at in epoch ms)."""
-    if tracker is None:
-        play_min_ms, play_min_ratio = play_thresholds(user_id)
-        tracker = Tracker(play_min_ms=play_min_ms, play_min_ratio=play_min_ratio)
-    at = at_ms if at_ms is not None else int(timezone.now().timestamp() * 1000)
-    detected = tracker.observe(Observation(at, "recently-played", 200, {"items": items}))
-    newest = None
-    for item in items:
-        played_at = (
-            parse_datetime(str(item.get("played_at") or "")) if isinstance(item, dict) else None
-        )
-        if played_at is not None:
-            stamp = int(played_at.timestamp() * 1000)
-            newest = stamp if newest is None else max(newest, stamp)
-    return plays_record(user_id=user_id, detected=detected), newest
-
-
-def plays_record(*, user_id: int, detected: list[DetectedPlay]) -> int:
-    """Store detected plays (catalog first); a listen already stored is not stored again.
-    Returns how many were new."""
-    entries = [(play, track_entry(play.track)) for play in detected]
-    entries = [(play, entry) for play, entry in entries if entry is not None]
-    if not entries:
-        return 0
-    track_ids = catalog_upsert(entry for _, entry in entries if entry is not None)
-    plays = [
-        Play(
-            user_id=user_id,
-            track_id=track_ids[entry.uri],
-            started_at=moment_of(play.started_at_ms),
-            ended_at=moment_of(play.ended_at_ms),
-            ms_played=play.ms_played,
-            source=Play.Source.LIVE if play.source == "live" else Play.Source.HISTORY,
-            counted=play.counted,
-            skipped=play.skipped,
-        )
-        for play, entry in entries
-        if entry is not None
-    ]
-    # A listen may already be stored from another path (an import, or live and history both).
-    unique = list({(p.track_id, p.ended_at): p for p in plays}.values())
-    new = plays_unrecorded(user_id=user_id, plays=unique)
-    # ignore_conflicts: another path may store the same listen between the read and the write.
-    Play.objects.bulk_create(new, ignore_conflicts=True)
-    if new:
-        ends = [p.ended_at for p in new]
-        rollups_mark(user_id=user_id, since=min(ends), until=max(ends))
-        counters_add(Counter((PLAYS_RECORDED, p.source) for p in new))
-    return len(new)

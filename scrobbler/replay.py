@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from scrobbler.epoch import ms_of
 from scrobbler.tracking import DetectedPlay, Observation, Tracker
 
 ENDPOINTS = ("currently-playing", "recently-played")
@@ -35,7 +36,7 @@ def read_poll_log(lines: Iterable[str]) -> Iterator[Observation]:
             raise PollLogError(
                 f"line {number}: needs an aware 'at', a known 'endpoint', an object 'body'"
             )
-        yield Observation(int(at.timestamp() * 1000), endpoint, status, body)
+        yield Observation(ms_of(at), endpoint, status, body)
 
 
 def replay(

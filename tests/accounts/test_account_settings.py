@@ -32,6 +32,7 @@ from scrobbler.models import (
     TrackLike,
     User,
 )
+from scrobbler.plays import play_thresholds
 from scrobbler.rollups import rollups_mark, rollups_refresh
 from scrobbler.spotify.accounts import refresh_token_expires_at
 from tests.conftest import PASSWORD
@@ -242,7 +243,7 @@ def test_thresholds_are_saved_and_used_by_polling(
     assert any("from now on" in m for m in messages_of(response))
     alice.refresh_from_db()
     assert (alice.play_min_seconds, alice.play_min_percent) == (90, 50)
-    assert polling.play_thresholds(alice.pk) == (90_000, 0.5)
+    assert play_thresholds(alice.pk) == (90_000, 0.5)
 
 
 def test_blank_thresholds_fall_back_to_the_site_defaults(
@@ -256,7 +257,7 @@ def test_blank_thresholds_fall_back_to_the_site_defaults(
     as_alice.post(reverse("account-thresholds"), {"play_min_seconds": "", "play_min_percent": ""})
     alice.refresh_from_db()
     assert (alice.play_min_seconds, alice.play_min_percent) == (None, None)
-    assert polling.play_thresholds(alice.pk) == (30_000, 0.4)
+    assert play_thresholds(alice.pk) == (30_000, 0.4)
     assert "this server's default, 30 s" in page
     assert "this server's default, 40 %" in page
 

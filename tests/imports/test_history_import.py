@@ -13,6 +13,7 @@ import pytest
 from imports import services
 from imports.models import Import
 from scrobbler.catalog import CatalogEntry, TrackEntry, catalog_upsert, local_uri
+from scrobbler.epoch import ms_of
 from scrobbler.models import Play, Track, User
 from tests.imports.importing import analyse, listener_export, run_import, stored, write_json
 
@@ -220,13 +221,13 @@ def test_a_repeated_listen_in_extended_history_keeps_the_fuller_report(
 def test_import_after_the_same_listening_was_recorded_live_adds_only_what_live_missed(
     alice: User, tmp_path: Path
 ) -> None:
-    from scrobbler.polling import plays_record
+    from scrobbler.plays import plays_record
     from scrobbler.simulated import PollPlan, watch
     from scrobbler.tracking import Tracker
     from spotify_sim.listener import Listener
     from spotify_sim.profiles import resolve_profile
 
-    start = int(datetime(2025, 5, 1, 8, tzinfo=UTC).timestamp() * 1000)
+    start = ms_of(datetime(2025, 5, 1, 8, tzinfo=UTC))
     end = start + 3 * 3_600_000
     listener = Listener("import-after-live", resolve_profile("mixed"), start)
     watched = watch(listener, start_ms=start, end_ms=end, plan=PollPlan(), seed=7)

@@ -9,7 +9,9 @@ import pytest
 from django.utils import timezone
 
 from scrobbler import polling
+from scrobbler.epoch import ms_of
 from scrobbler.models import FailureKind, Play, SpotifyAccount, Track, User
+from scrobbler.plays import history_record
 from tests.scrobbler.spotify_helpers import linked_account
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +50,10 @@ def item(n: int, played_at: dt.datetime, *, local: bool = False) -> dict[str, ob
 def test_recently_played_items_become_plays_once(alice: User) -> None:
     now = timezone.now().replace(microsecond=0)
     items = [item(1, now), item(2, now - dt.timedelta(minutes=4)), item(3, now, local=True)]
-    recorded, newest = polling.history_record(user_id=alice.pk, items=items)
+    recorded, newest = history_record(user_id=alice.pk, items=items)
     assert recorded == 3
-    assert newest == int(now.timestamp() * 1000)
-    again, _ = polling.history_record(user_id=alice.pk, items=items)
+    assert newest == ms_of(now)
+    again, _ = history_record(user_id=alice.pk, items=items)
     assert again == 0
     assert Play.objects.filter(user=alice).count() == 3
     play = Play.objects.get(track__uri="spotify:track:" + f"{1:022d}")
@@ -70,7 +72,7 @@ def test_recently_played_items_become_plays_once(alice: User) -> None:
 def test_items_without_a_track_or_time_are_ignored(alice: User) -> None:
     now = timezone.now()
     items = [{"track": None, "played_at": now.isoformat()}, {"track": track_object(1)}, "junk"]
-    recorded, _ = polling.history_record(user_id=alice.pk, items=items)
+    recorded, _ = history_record(user_id=alice.pk, items=items)
     assert recorded == 0
     assert not Play.objects.exists()
 
@@ -111,7 +113,7 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
 def test_albums_are_credited_to_their_own_artists(alice: User) -> None:
     from scrobbler.models import Album
 
-    polling.history_record(user_id=alice.pk, items=[item(7, timezone.now())])
+    history_record(user_id=alice.pk, items=[item(7, timezone.now())])
     album = Album.objects.get(name="Album 7")
     assert [a.name for a in album.artists.all()] == ["Various Artists"]
     track = Track.objects.get(name="Song 7")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scrobbler.models import User
-from scrobbler.polling import plays_record
+from scrobbler.plays import plays_record
 from scrobbler.replay import PollLogError, read_poll_log, replay
 
 
