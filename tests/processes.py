@@ -60,11 +60,12 @@ def process_env(data_dir: Path, static_root: Path, **overrides: str) -> dict[str
 
 
 def manage(
-    *args: str, env: Mapping[str, str], timeout: float = 60
+    *args: str, env: Mapping[str, str], timeout: float = 60, tree: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
+    """`manage.py <args>` of the Encore in `tree` (this one by default)."""
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT,
+        cwd=tree,
         env=dict(env),
         capture_output=True,
         text=True,

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,7 +26,7 @@ import pytest
 from psycopg import sql
 
 from config.env import database_from_url
-from tests.processes import database_url
+from tests.processes import database_url, manage
 
 ROOT = Path(__file__).resolve().parents[1]
 # The commit before the rooms were split (issue 18).
@@ -228,15 +227,7 @@ def _seeded(script: str, **seed: Any) -> str:
 
 def _manage(tree: Path, *args: str, env: dict[str, str]) -> str:
     """`manage.py <args>` of the Encore in `tree`; it must succeed. Returns its output."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage(*args, env=env, timeout=120, tree=tree)
     assert result.returncode == 0, f"manage.py {args[0]} in {tree} failed:\n{result.stderr}"
     return result.stdout
 
