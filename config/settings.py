@@ -434,7 +434,10 @@ LOGGING = {
         "no_connection_lines": {"()": "ops.logs.NoConnectionLines"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"},
+        "plain": {
+            "()": "ops.logs.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s",
+        },
         "json": {"()": "ops.logs.JsonFormatter"},
     },
     "handlers": {

@@ -8,6 +8,7 @@ are replaced by `[redacted]`).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -63,6 +64,26 @@ def redact(text: str, *, known: tuple[str, ...] = ()) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+# What a log value may not hold as itself: C0 and C1 control characters and DEL (a newline or a
+# carriage return would start a line of the sender's choosing, a NUL or an escape sequence would
+# reach the terminal or the log store), the Unicode line and paragraph separators, and the
+# direction overrides that make a line read differently from what it holds.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(char: re.Match[str]) -> str:
+    code = ord(char.group())
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char.group()) or (
+        f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    )
+
+
+def escape_controls(text: str) -> str:
+    """`text` with its control characters written as escapes (`\\n`, `\\x00`, `\\u2028`): a
+    logged value stays on its line and shows what it held."""
+    return _CONTROLS.sub(_escaped, text)
 
 
 def _known_secrets() -> tuple[str, ...]:
@@ -136,6 +157,23 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
 }
 
 
+class PlainFormatter(logging.Formatter):
+    """A line per record, its values' control characters escaped: what a request or an error
+    message carries can't start a line of its own. A traceback's lines follow, indented, so a
+    line at the start of the column is always a record."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        shown = copy.copy(record)
+        for name, value in record.__dict__.items():
+            if isinstance(value, str):
+                setattr(shown, name, escape_controls(value))
+        return super().formatMessage(shown)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line, *more = super().format(record).split("\n")
+        return "\n".join([line, *(f"  {escape_controls(text)}" for text in more)])
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id or task_id, the
     exception, and `extra=` values. Django's `request` extra becomes its method and path only:
@@ -146,7 +184,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": escape_controls(record.getMessage()),
         }
         for name in ("request_id", "task_id"):
             if value := getattr(record, name, ""):
@@ -157,18 +195,24 @@ class JsonFormatter(logging.Formatter):
             if name == "request":
                 # An HttpRequest, or runserver's request handler, whose `path` has the query.
                 line["method"] = getattr(value, "method", None) or getattr(value, "command", None)
-                line["path"] = str(getattr(value, "path", "")).split("?", 1)[0]
+                path = str(getattr(value, "path", "")).split("?", 1)[0]
+                line["path"] = escape_controls(path)
             elif isinstance(value, str):
-                line[name] = redact(value, known=_known_secrets())
+                line[name] = escape_controls(redact(value, known=_known_secrets()))
             elif isinstance(value, int | float | bool) or value is None:
                 line[name] = value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
+        # A traceback keeps its lines (JSON writes them as \\n); nothing else in it is raw.
         if record.exc_text:
-            line["exception"] = record.exc_text
+            line["exception"] = _multiline(record.exc_text)
         if record.stack_info:
-            line["stack"] = record.stack_info
+            line["stack"] = _multiline(record.stack_info)
         return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def _multiline(text: str) -> str:
+    return "\n".join(escape_controls(part) for part in text.split("\n"))
 
 
 def task_started(*, task_id: str | None = None, **_: object) -> None:

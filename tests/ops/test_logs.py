@@ -8,6 +8,7 @@ import logging
 import logging.config
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -234,3 +235,69 @@ def test_the_web_servers_lines_are_ours_and_its_access_log_stays_off(
     assert "color_message" not in line  # the same message for a terminal, in colour
     assert not access.hasHandlers()  # uvicorn asks this before it logs a request
     assert capsys.readouterr() == ("", "")  # uvicorn's own handlers are gone
+
+
+FORGED = "\n2026-12-05 10:00:00,000 INFO encore.access [forged] GET /admin/ 200"
+
+
+def records(out: io.StringIO) -> list[tuple[str, str]]:
+    """(logger, message) of each line, in either format: a plain line is
+    `date time level logger [context] message`."""
+    text = out.getvalue()
+    if text.startswith("{"):
+        return [(line["logger"], line["message"]) for line in lines(out)]
+    return [
+        (parts[3], parts[5])
+        for parts in (line.split(" ", 5) for line in text.splitlines())
+        if len(parts) == 6
+    ]
+
+
+@pytest.mark.parametrize("log_output", ["plain", "json"], indirect=True)
+def test_a_path_with_a_newline_or_a_nul_writes_one_escaped_line(
+    client: Client, log_output: io.StringIO
+) -> None:
+    # %0a and %00 reach request.path decoded: the access line and Django's "Not Found" line.
+    client.get("/nowhere" + quote(FORGED))
+    client.get("/nul%00byte%0d%1b[2J%e2%80%a8")
+    text = log_output.getvalue()
+    for raw in ("\x00", "\r", "\x1b", "\u2028"):
+        assert raw not in text
+    assert len(text.splitlines()) == 4  # two access lines, two "Not Found" warnings
+    assert [logger for logger, _ in records(log_output)] == [
+        "encore.access",
+        "django.request",
+        "encore.access",
+        "django.request",
+    ]
+    access = [message for logger, message in records(log_output) if logger == "encore.access"]
+    assert access == [
+        "GET /nowhere" + FORGED.replace("\n", "\\n") + " 404",
+        "GET /nul\\x00byte\\r\\x1b[2J\\u2028 404",
+    ]
+
+
+@pytest.mark.parametrize("log_output", ["plain", "json"], indirect=True)
+def test_messages_arguments_extras_and_tracebacks_cannot_start_a_line(
+    log_output: io.StringIO,
+) -> None:
+    log = logging.getLogger("tests.ops")
+    log.warning("artist %s", "Name" + FORGED, extra={"title": "Song" + FORGED})
+    try:
+        raise ValueError("bad value" + FORGED)
+    except ValueError:
+        log.exception("failed on %r", "x")
+    text = log_output.getvalue()
+    # Every line that starts at the left edge is one of the two records.
+    records = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert len(records) == 2
+    if text.startswith("{"):
+        warning, failure = (json.loads(line) for line in records)
+        assert warning["message"] == "artist Name" + FORGED.replace("\n", "\\n")
+        assert warning["title"] == "Song" + FORGED.replace("\n", "\\n")
+        # The traceback keeps its lines inside its JSON string, which stays on the record's line.
+        assert "ValueError: bad value\n2026-12-05" in failure["exception"]
+    else:
+        assert "artist Name\\n2026-12-05" in records[0]
+        # Python writes the exception's own newline: the line after it is indented.
+        assert "\n  ValueError: bad value\n  2026-12-05 10:00:00,000 INFO" in text
