@@ -388,7 +388,9 @@ def track_unlike(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
 
 
 def _set_like(request: HtmxHttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
-    track = get_object_or_404(Track, pk=track_id)
+    # Only a track the user has: a like would otherwise open any track's page.
+    visible = entities_visible_to(signed_in_user(request), EntityKind.TRACK)
+    track = get_object_or_404(visible, pk=track_id)
     if liked:
         favourites_service.track_like(user=signed_in_user(request), track=track)
     else:

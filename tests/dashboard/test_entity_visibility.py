@@ -156,3 +156,14 @@ def test_the_check_is_one_query_whatever_the_user_has(
             assert entities_visible_to(alice, kind).filter(pk=entity_id).exists()
         with django_assert_num_queries(1):
             assert not entities_visible_to(alice, kind).filter(pk=entity_id + 10_000).exists()
+
+
+def test_liking_an_id_does_not_open_its_page(
+    client: Client, bob: User, alices_track: Track
+) -> None:
+    client.force_login(bob)
+    for action in ("track-like", "track-unlike"):
+        response = client.post(reverse(action, args=[alices_track.pk]), HTTP_HX_REQUEST="true")
+        assert response.status_code == 404
+    assert not TrackLike.objects.filter(user=bob).exists()
+    assert statuses(client, alices_track) == [404, 404, 404]
