@@ -67,6 +67,9 @@ TOKEN_ENCRYPTION_KEYS = fernet_keys(
 # with a real clock or a simulated one that its control API sets and advances.
 SPOTIFY_SIMULATOR = env.bool("SPOTIFY_SIMULATOR", default=DEMO_MODE)
 SPOTIFY_SIMULATOR_CLOCK = env.str("SPOTIFY_SIMULATOR_CLOCK", default="real")
+# Its control API (every simulated account's tokens and request logs, the clock, faults) answers
+# signed-in staff only; true opens it to anyone, for tests and benchmarks (config/simulator.py).
+SPOTIFY_SIMULATOR_CONTROL_OPEN = env.bool("SPOTIFY_SIMULATOR_CONTROL_OPEN", default=False)
 if SPOTIFY_SIMULATOR_CLOCK not in ("real", "simulated"):
     raise ConfigError("SPOTIFY_SIMULATOR_CLOCK must be real or simulated")
 

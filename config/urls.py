@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.signin import sign_in_limited
+from config.simulator import simulator_urlpatterns
 
 urlpatterns = [
     # The admin's sign-in, rate-limited like the site's (before admin/ so that it wins).
@@ -19,4 +20,6 @@ urlpatterns = [
 ]
 
 if settings.SPOTIFY_SIMULATOR:  # the bundled Spotify simulator (demo mode, tests, benchmarks)
-    urlpatterns.insert(0, path("spotify-sim/", include("spotify_sim.urls")))
+    # Its control API for staff only (config/simulator.py).
+    simulator = include((simulator_urlpatterns(), "spotify_sim"))
+    urlpatterns.insert(0, path("spotify-sim/", simulator))

@@ -26,7 +26,13 @@ from dashboard import favourites as favourites_service
 from dashboard.periods import PRESETS, Period, PeriodError, period_parse
 from dashboard.stats import history, tops  # whole: views here are named top and on_this_day
 from dashboard.stats.activity import STEPS, WEEKDAYS, activity, busiest_day, heatmap, streaks
-from dashboard.stats.entities import entity_plays_query, entity_tops, entity_total, rank_history
+from dashboard.stats.entities import (
+    entities_visible_to,
+    entity_plays_query,
+    entity_tops,
+    entity_total,
+    rank_history,
+)
 from dashboard.stats.habits import distribution, sessions
 from dashboard.stats.overview import first_day, totals, variety
 from dashboard.stats.rollups import KINDS
@@ -280,10 +286,11 @@ ENTITY_MODELS: dict[str, tuple[EntityKind, Any]] = {
 @require_GET
 @login_required
 def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
-    """A track, artist or album with the user's own history of it."""
-    entity_kind, model = ENTITY_MODELS[kind]
-    thing = get_object_or_404(model, pk=entity_id)
+    """A track, artist or album with the user's own history of it; 404 for one that only other
+    users have (see entities_visible_to)."""
+    entity_kind = ENTITY_MODELS[kind][0]
     user = signed_in_user(request)
+    thing = get_object_or_404(entities_visible_to(user, entity_kind), pk=entity_id)
     context = _context(request, user, kind=kind, thing=thing)
     period = context["period"]
     history = rank_history(user, entity_kind, entity_id, period)
@@ -381,7 +388,9 @@ def track_unlike(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
 
 
 def _set_like(request: HtmxHttpRequest, track_id: int, *, liked: bool) -> HttpResponse:
-    track = get_object_or_404(Track, pk=track_id)
+    # Only a track the user has: a like would otherwise open any track's page.
+    visible = entities_visible_to(signed_in_user(request), EntityKind.TRACK)
+    track = get_object_or_404(visible, pk=track_id)
     if liked:
         favourites_service.track_like(user=signed_in_user(request), track=track)
     else:

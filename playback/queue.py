@@ -288,10 +288,17 @@ def repeat_set(control: Control, *, mode: str) -> PlaybackSession:
 
 @transaction.atomic
 def like_set(control: Control, *, track_id: int, liked: bool) -> PlaybackSession:
-    """Like or unlike a track (the favourites the dashboard shows)."""
-    if not Track.objects.filter(pk=track_id).exists():
-        raise PlaybackError("No such track.")
+    """Like or unlike a track (the favourites the dashboard shows). The player likes what it
+    plays: the session's track or one in the library. Any other id is "No such track.", as a
+    like would open that track's dashboard page (its name) to the user."""
+    known = (
+        LibraryFile.objects.filter(track_id=track_id, error="").exists
+        if liked
+        else Track.objects.filter(pk=track_id).exists
+    )
     session = session_begin(control)
+    if not (session.track_id == track_id or known()):
+        raise PlaybackError("No such track.")
     if liked:
         TrackLike.objects.get_or_create(user_id=control.user_id, track_id=track_id)
     else:

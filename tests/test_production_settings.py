@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib.auth.hashers import make_password
 
 from scrobbler.models import User
@@ -23,11 +24,17 @@ PRODUCTION = {
     "TRUSTED_PROXY_COUNT": "1",
     "ALLOWED_HOSTS": "music.example.org",
     "CSRF_TRUSTED_ORIGINS": "https://music.example.org",
+    # A Spotify app of its own: not demo mode, so no simulator served (check --deploy warns).
+    "SPOTIFY_CLIENT_ID": "0123456789abcdef0123456789abcdef",
+    "SPOTIFY_CLIENT_SECRET": "fedcba9876543210fedcba9876543210",
+    "SPOTIFY_REDIRECT_URI": "https://music.example.org/spotify/callback",
 }
 
 
 def production_env(tmp_path: Path, **values: str) -> dict[str, str]:
-    return clean_env(tmp_path, SECRET_KEY=secrets.token_urlsafe(50), **PRODUCTION, **values)
+    keys = {"TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    values = {**PRODUCTION, **keys, **values}
+    return clean_env(tmp_path, SECRET_KEY=secrets.token_urlsafe(50), **values)
 
 
 def test_check_deploy_passes_in_production_mode(tmp_path: Path) -> None:
@@ -48,6 +55,26 @@ def test_turning_the_redirect_off_is_reported_by_check_deploy(tmp_path: Path) ->
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
     assert "security.W008" in result.stderr
+
+
+def test_check_deploy_warns_when_the_simulator_is_served_over_https(tmp_path: Path) -> None:
+    demo = {"SPOTIFY_CLIENT_ID": "", "SPOTIFY_CLIENT_SECRET": "", "SPOTIFY_REDIRECT_URI": ""}
+    for env in (
+        production_env(tmp_path, **demo),
+        production_env(tmp_path, SPOTIFY_SIMULATOR="true"),
+    ):
+        result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+        assert result.returncode != 0
+        assert "encore.W001" in result.stderr
+        assert "encore.W002" not in result.stderr
+    open_ = production_env(
+        tmp_path, SPOTIFY_SIMULATOR="true", SPOTIFY_SIMULATOR_CONTROL_OPEN="true"
+    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=open_)
+    assert "encore.W002" in result.stderr
+    # Served over plain HTTP (scripts/run's demo), the simulator is not a deployment problem.
+    plain = clean_env(tmp_path, SECRET_KEY=secrets.token_urlsafe(50))
+    assert "encore.W001" not in manage("check", "--deploy", env=plain).stderr
 
 
 def csrf_from(page: httpx.Response) -> str:

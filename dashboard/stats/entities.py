@@ -1,6 +1,6 @@
-"""One track, artist or album, for its page: the user's all-time total of it, its plays and rank
-among its kind in each month of a period, the query of the user's plays of it, and an artist's
-or album's own most played tracks."""
+"""One track, artist or album, for its page: which ones a user may open, the user's all-time total
+of it, its plays and rank among its kind in each month of a period, the query of the user's plays
+of it, and an artist's or album's own most played tracks."""
 
 from __future__ import annotations
 
@@ -9,11 +9,52 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
+from django.db.models import Exists, Model, OuterRef, QuerySet
 
 from dashboard.periods import Period
 from dashboard.stats.tops import TopRow, entities_attach
 from scrobbler.localtime import month_after, month_start
-from scrobbler.models import EntityKind, EntityMonth, EntityTotal, Play, Track, User
+from scrobbler.models import (
+    Album,
+    Artist,
+    EntityKind,
+    EntityMonth,
+    EntityTotal,
+    Play,
+    PlaylistItem,
+    Track,
+    TrackLike,
+    User,
+)
+
+# Each kind's model, and the path from a track to it ("" for the track itself).
+_KINDS: dict[EntityKind, tuple[type[Model], str]] = {
+    EntityKind.TRACK: (Track, ""),
+    EntityKind.ARTIST: (Artist, "artists"),
+    EntityKind.ALBUM: (Album, "album"),
+}
+
+
+def entities_visible_to(user: User, kind: EntityKind) -> QuerySet[Any]:
+    """The tracks, artists or albums `user` may open: a track the user played, liked or has on a
+    playlist of theirs, or one in the instance's library (every signed-in user can play it); an
+    artist or album with such a track. Anything only other users have is left out, so its name is
+    not given away.
+
+    One query whatever the filter on top (each source is an EXISTS on an indexed column), so a
+    page fetching its entity through this pays nothing for the check."""
+    model, path = _KINDS[kind]
+
+    def to_entity(prefix: str) -> dict[str, OuterRef]:
+        return {"__".join(p for p in (prefix, path) if p) or "pk": OuterRef("pk")}
+
+    return model._default_manager.filter(
+        Exists(Play.objects.filter(user=user, **to_entity("track")))
+        | Exists(TrackLike.objects.filter(user=user, **to_entity("track")))
+        | Exists(PlaylistItem.objects.filter(playlist__user=user, **to_entity("track")))
+        # The library (playback.LibraryFile, a room beside this one), through its relation name.
+        | Exists(Track.objects.filter(library_files__error="", **to_entity("")))
+    )
 
 
 @dataclass(frozen=True)

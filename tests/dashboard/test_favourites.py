@@ -37,6 +37,7 @@ def test_other_users_plays_do_not_make_my_favourites(
 
 def test_like_and_unlike_from_the_page(client: Client, alice: User, bob: User) -> None:
     track = TrackFactory.create(name="Liked song")
+    PlayFactory.create(user=alice, track=track, counted=False)  # likes are of tracks one has
     client.force_login(alice)
     response = client.post(reverse("track-like", args=[track.pk]), {"next": "/"})
     assert response.status_code == 302
@@ -52,6 +53,7 @@ def test_like_and_unlike_from_the_page(client: Client, alice: User, bob: User) -
 
 def test_htmx_like_swaps_just_the_button(client: Client, alice: User) -> None:
     track = TrackFactory.create()
+    PlayFactory.create(user=alice, track=track)
     client.force_login(alice)
     response = client.post(reverse("track-like", args=[track.pk]), headers={"HX-Request": "true"})
     html = response.content.decode()

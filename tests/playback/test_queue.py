@@ -195,6 +195,17 @@ def test_likes_change_the_favourites(player: Player, tracks: list[Track]):
     assert session_snapshot(user_id=player.user.pk)["liked"] is False
 
 
+def test_the_player_likes_only_what_it_can_play(player: Player, tracks: list[Track]):
+    # A like opens a track's dashboard page: liking any id would read any track's name.
+    elsewhere = TrackFactory.create()
+    with pytest.raises(PlaybackError, match="No such track"):
+        queue.like_set(player.at(), track_id=elsewhere.pk, liked=True)
+    assert not TrackLike.objects.exists()
+    TrackLike.objects.create(user=player.user, track=elsewhere)
+    queue.like_set(player.at(), track_id=elsewhere.pk, liked=False)  # unliking is always fine
+    assert not TrackLike.objects.exists()
+
+
 def test_the_snapshot_costs_the_same_whatever_the_queue_length(
     player: Player, tracks: list[Track], django_assert_max_num_queries: Any
 ):
