@@ -122,12 +122,13 @@ def test_a_nul_in_the_library_search_is_dropped(client: Client) -> None:
 
 
 def test_no_view_reads_the_query_string_by_hand() -> None:
-    """Views declare `@query_form` and read `query_of(request)`; only ops.query reads GET."""
+    """Views declare `@query_form` and read `query_of(request)`; only ops.query reads GET (and
+    no template reads `request.GET` past the form either)."""
     reading = re.compile(r"\.GET\b|QUERY_STRING|query_params")
+    sources = [path for room in ROOMS for path in sorted((ROOT / room).rglob("*.py"))]
     found = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-        for room in ROOMS
-        for path in sorted((ROOT / room).rglob("*.py"))
+        for path in [*sources, *sorted((ROOT / "templates").rglob("*.html"))]
         if path != ROOT / "ops" / "query.py"
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if reading.search(line) and not line.lstrip().startswith("#")
