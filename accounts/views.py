@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -14,9 +15,15 @@ from accounts import registration
 from accounts.context_processors import THEME_COOKIE, THEMES
 from accounts.forms import SignUpForm
 from ops.http import HtmxHttpRequest
+from ops.query import QueryText, query_form, query_of
+
+
+class SignUpQuery(forms.Form):
+    invite = QueryText(max_length=100)  # an emailed link's code
 
 
 @require_http_methods(["GET", "POST"])
+@query_form(SignUpQuery)
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -29,7 +36,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         require_invite=mode == registration.INVITE,
         # An emailed link (?invite=CODE) arrives with the code filled in.
-        initial={"invite": request.GET.get("invite", "")},
+        initial={"invite": query_of(request)["invite"]},
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from scrobbler.localtime import EPOCH_DAY, day_start
 
 MAX_SPAN_DAYS = 100 * 366
+# Months and the day after a period's end stay within datetime's range (which ends in 9999).
+LAST_DAY = date(9998, 12, 31)
 PRESETS = {
     "today": "Today",
     "7d": "7 days",
@@ -111,6 +113,8 @@ def period_parse(
             raise PeriodError("A range can span at most a hundred years.")
         if start < EPOCH_DAY:
             raise PeriodError("Dates before 1970 hold no plays.")
+        if end > LAST_DAY:
+            raise PeriodError("Dates after 9998 hold no plays.")
         return Period(key, start, end, tz)
     raise PeriodError(f"Unknown range {key[:20]!r}.")
 

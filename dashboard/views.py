@@ -17,13 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import charts
 from dashboard import favourites as favourites_service
 from dashboard.periods import PRESETS, Period, PeriodError, period_parse
+from dashboard.queries import PeriodQuery, RecentQuery, SectionQuery, TopQuery
 from dashboard.stats import history, tops  # whole: views here are named top and on_this_day
 from dashboard.stats.activity import STEPS, WEEKDAYS, activity, busiest_day, heatmap, streaks
 from dashboard.stats.entities import (
@@ -37,6 +37,7 @@ from dashboard.stats.habits import distribution, sessions
 from dashboard.stats.overview import first_day, totals, variety
 from dashboard.stats.rollups import KINDS
 from ops.http import HtmxHttpRequest
+from ops.query import PageQuery, query_form, query_of
 from scrobbler.http import signed_in_user
 from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, User
 from scrobbler.rollups import rollups_stale
@@ -69,7 +70,7 @@ def _period(request: HttpRequest, user: User) -> RangeControl:
     first = first_day(user)
     error = ""
     try:
-        period = period_parse(request.GET, today=today, tz=tz, first_day=first)
+        period = period_parse(query_of(request), today=today, tz=tz, first_day=first)
     except PeriodError as exc:
         error = str(exc)
         period = period_parse({}, today=today, tz=tz, first_day=first)
@@ -84,6 +85,7 @@ def _context(request: HttpRequest, user: User, **extra: Any) -> dict[str, Any]:
 
 @require_GET
 @login_required
+@query_form(PeriodQuery)
 def overview(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     account = SpotifyAccount.objects.filter(user=user).first()
@@ -109,15 +111,17 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@query_form(SectionQuery)
 def when(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     context = _context(request, user, sections=("activity", "heatmap", "highlights"))
-    context["step"] = request.GET.get("step", "")
+    context["step"] = query_of(request)["step"]
     return render(request, "dashboard/sections_page.html", {**context, "title": "When you listen"})
 
 
 @require_GET
 @login_required
+@query_form(PeriodQuery)
 def habits(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     context = _context(request, user, sections=("sessions", "distribution", "highlights"))
@@ -157,8 +161,8 @@ def _variety_section(request: HttpRequest, user: User, period: Period) -> dict[s
 
 
 def _activity_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
-    step = request.GET.get("step", "")
-    if step not in STEPS:
+    step = query_of(request)["step"]
+    if not step:
         step = "day" if period.days <= 62 else "week" if period.days <= 731 else "month"
     # Bars stay readable (and the page light): days for up to two years, weeks for ten.
     if step == "day" and period.days > 731:
@@ -230,6 +234,7 @@ SECTIONS: dict[str, SectionBuilder] = {
 
 @require_GET
 @login_required
+@query_form(SectionQuery)
 def section(request: HttpRequest, name: str) -> HttpResponse:
     """One region of a dashboard page, for the period in the query string."""
     build = SECTIONS.get(name)
@@ -251,18 +256,13 @@ def _step_label(start: date, step: str) -> str:
 
 @require_GET
 @login_required
+@query_form(TopQuery)
 def top(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     if kind not in KINDS:
         raise Http404("No such list")
     user = signed_in_user(request)
     context = _context(request, user)
-    order = request.GET.get("order", "plays")
-    if order not in tops.TOP_ORDERS:
-        order = "plays"
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    order, page = query_of(request)["order"], query_of(request)["page"]
     context.update(
         kind=kind,
         kinds=KINDS,
@@ -285,6 +285,7 @@ ENTITY_MODELS: dict[str, tuple[EntityKind, Any]] = {
 
 @require_GET
 @login_required
+@query_form(PeriodQuery)
 def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
     """A track, artist or album with the user's own history of it; 404 for one that only other
     users have (see entities_visible_to)."""
@@ -328,10 +329,11 @@ def on_this_day(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@query_form(RecentQuery)
 def recent(request: HttpRequest) -> HttpResponse:
     """Latest listens, skipped ones shown as such, paged by time (`before`)."""
     user = signed_in_user(request)
-    before = parse_datetime(request.GET.get("before", "")) if request.GET.get("before") else None
+    before = query_of(request)["before"]
     if before is not None and timezone.is_naive(before):
         before = timezone.make_aware(before, timezone=_user_zone(user))
     plays = history.recent_plays(user, before=before, limit=RECENT_PER_PAGE + 1)
@@ -348,6 +350,7 @@ def recent(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@query_form(PeriodQuery)
 def home(request: HttpRequest) -> HttpResponse:
     """The welcome page, or for a signed-in user the dashboard's overview."""
     if not request.user.is_authenticated:
@@ -357,10 +360,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@query_form(PageQuery)
 def favourites(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     page = Paginator(favourites_service.favourite_tracks(user), 100).get_page(
-        request.GET.get("page")
+        query_of(request)["page"]
     )
     page.object_list = list(page.object_list)
     tops.entities_attach(EntityKind.TRACK, page.object_list)

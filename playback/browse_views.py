@@ -4,12 +4,14 @@ queue buttons are handled by the player (static/js/player.js)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from ops.query import PageQuery, QueryPage, QueryText, query_form, query_of
 from playback import browse
 from scrobbler.models import Artist
 
@@ -29,8 +31,9 @@ def album(request: HttpRequest, album_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
+@query_form(PageQuery)
 def artists(request: HttpRequest) -> HttpResponse:
-    page = Paginator(browse.library_artists(), ARTISTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(browse.library_artists(), ARTISTS_PER_PAGE).get_page(query_of(request)["page"])
     return render(request, "playback/browse/artists.html", {"page": page, "section": "artists"})
 
 
@@ -47,12 +50,18 @@ def artist(request: HttpRequest, artist_id: int) -> HttpResponse:
     return render(request, "playback/browse/artist.html", context)
 
 
+class TrackSearchQuery(forms.Form):
+    q = QueryText(max_length=QUERY_MAX_CHARS)
+    page = QueryPage()
+
+
 @require_GET
 @login_required
+@query_form(TrackSearchQuery)
 def tracks(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:QUERY_MAX_CHARS]
+    query = query_of(request)["q"]
     results = browse.library_track_search(query)
-    page = Paginator(results, TRACKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(results, TRACKS_PER_PAGE).get_page(query_of(request)["page"])
     rows = [browse.LibraryTrack(track=track) for track in page.object_list]
     context = {"page": page, "rows": rows, "query": query, "section": "tracks"}
     return render(request, "playback/browse/tracks.html", context)

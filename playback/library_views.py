@@ -15,6 +15,7 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ops.http import HtmxHttpRequest
+from ops.query import PageQuery, query_form, query_of
 from playback import covers
 from playback import library as service
 
@@ -24,6 +25,7 @@ COVER_CACHE_CONTROL = "private, max-age=2592000, immutable"  # 30 days; the key 
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@query_form(PageQuery)
 def library(request: HtmxHttpRequest) -> HttpResponse:
     """The library every user of the instance shares; staff may start a scan (POST)."""
     if request.method == "POST":
@@ -32,7 +34,7 @@ def library(request: HtmxHttpRequest) -> HttpResponse:
         service.library_scan_queue()
         messages.success(request, "Library scan queued: a worker runs it in the background.")
         return redirect("library")
-    page = Paginator(service.library_albums(), ALBUMS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(service.library_albums(), ALBUMS_PER_PAGE).get_page(query_of(request)["page"])
     if request.htmx:
         return render(request, "playback/library.html#albums", {"page": page})
     latest, finished = service.library_scans()

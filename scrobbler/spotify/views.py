@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from ops.query import QueryText, query_form, query_of
 from scrobbler.http import signed_in_user
 from scrobbler.models import SpotifyAccount, SpotifyWaitlistEntry
 from scrobbler.spotify import accounts
@@ -43,16 +45,26 @@ def spotify_link(request: HttpRequest) -> HttpResponse:
     return redirect(accounts.spotify_link_begin(session=request.session, redirect_uri=redirect_uri))
 
 
+class CallbackQuery(forms.Form):
+    """What Spotify's authorisation redirect carries (RFC 6749 4.1.2)."""
+
+    state = QueryText(max_length=200)
+    code = QueryText(max_length=2000)
+    error = QueryText(max_length=200)
+
+
 @require_GET
 @login_required
+@query_form(CallbackQuery)
 def spotify_callback(request: HttpRequest) -> HttpResponse:
+    query = query_of(request)
     try:
         accounts.spotify_link_complete(
             user=signed_in_user(request),
             session=request.session,
-            state=request.GET.get("state", ""),
-            code=request.GET.get("code", ""),
-            error=request.GET.get("error", ""),
+            state=query["state"],
+            code=query["code"],
+            error=query["error"],
         )
     except accounts.LinkWaitlisted:
         pass  # the account page explains the waitlist

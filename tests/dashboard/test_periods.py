@@ -123,6 +123,7 @@ def test_a_custom_range_may_span_a_hundred_years() -> None:
         ({"range": "custom", "from": "2024-01-02", "to": "2024-01-01"}, "before the start"),
         ({"range": "custom", "from": "1970-01-01", "to": "2070-12-31"}, "hundred years"),
         ({"range": "custom", "from": "1969-12-31", "to": "1970-01-31"}, "before 1970"),
+        ({"range": "custom", "from": "9999-12-30", "to": "9999-12-31"}, "after 9998"),  # issue 19
         ({"range": "forever"}, "Unknown range"),
         ({"range": "1969"}, "Unknown range"),
         ({"range": "x" * 500}, "Unknown range"),
