@@ -14,18 +14,27 @@ load_settings_or_exit()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.urls import path  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from imports.upload_limit import upload_allowance  # noqa: E402
+from ops.body_limit import BodyLimit  # noqa: E402
 from playback.consumers import PlaybackConsumer  # noqa: E402  (needs the apps loaded)
 from playback.media_app import MediaRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Audio bytes (/media/tracks/<id>) skip Django's middleware: see playback/media_app.py.
-        "http": MediaRouter(django_asgi_app),
+        # Request bodies are limited before anything reads them (the export upload's larger limit
+        # for signed-in users within its rate limit); audio bytes (/media/tracks/<id>) skip
+        # Django's middleware: see ops/body_limit.py and playback/media_app.py.
+        "http": BodyLimit(
+            MediaRouter(django_asgi_app),
+            limit=settings.REQUEST_MAX_BODY_KB * 1024,
+            allowance=upload_allowance,
+        ),
         # Browsers send an Origin header with websockets: only our own hosts may connect.
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([path("ws/playback", PlaybackConsumer.as_asgi())]))
