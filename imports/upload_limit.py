@@ -2,7 +2,9 @@
 is read: ops.body_limit asks `upload_allowance` (wired in config/asgi.py) about every request
 whose body might be over the default limit. Only a POST to the upload page from a signed-in
 user within the upload rate limit gets it; the rate limit is only looked at here (the view
-counts the attempt), and past it the answer is 429 straight away."""
+counts the attempt), and past it the answer is 429 straight away. `is_upload` also names the
+requests whose body Django reads from the connection rather than from a copy
+(ops/streamed_body.py)."""
 
 from __future__ import annotations
 
@@ -21,12 +23,17 @@ from scrobbler.models import User
 async def upload_allowance(scope: Scope) -> int | Refusal | None:
     """IMPORT_MAX_UPLOAD_MB in bytes for an upload that may be sent, a 429 for one past the rate
     limit, None (the default limit) for everything else."""
+    if not is_upload(scope):
+        return None
+    return await sync_to_async(_upload_allowance, thread_sensitive=False)(scope)
+
+
+def is_upload(scope: Scope) -> bool:
+    """Whether an HTTP request is an upload of exports (a POST to the upload page)."""
     path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
     if root and path.startswith(root):
         path = path[len(root) :]
-    if scope.get("method") != "POST" or path != reverse("imports"):
-        return None
-    return await sync_to_async(_upload_allowance, thread_sensitive=False)(scope)
+    return scope.get("method") == "POST" and path == reverse("imports")
 
 
 def _upload_allowance(scope: Scope) -> int | Refusal | None:

@@ -204,6 +204,9 @@ def test_a_signed_in_upload_within_the_rate_is_written_once_and_imported(server:
     stored = [p for p in (server.data / "imports").rglob("*") if p.is_file()]
     assert [p.read_bytes() for p in stored] == [content]
     assert str(imp.public_id) in str(stored[0])
+    # Nothing else was written: no copy of the body, no upload handler's file elsewhere.
+    assert list(server.tmp.iterdir()) == []
+    assert list((server.data / "imports" / "incoming").iterdir()) == []
 
 
 def test_a_signed_in_upload_past_the_rate_is_refused_before_its_body_is_read(
