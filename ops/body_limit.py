@@ -77,7 +77,7 @@ class BodyLimit:
             if granted is not None:
                 limit = granted
         if length is not None and length > limit:
-            await _answer(send, Refusal(413, TOO_LARGE, [(b"connection", b"close")]))
+            await _answer(send, Refusal(413, TOO_LARGE))
             return
 
         received = 0
@@ -104,7 +104,7 @@ class BodyLimit:
             # Past the limit the application stops where it is; if it had begun an answer, the
             # server ends the connection (the application returned without finishing it).
             if not responding:
-                await _answer(send, Refusal(413, TOO_LARGE, [(b"connection", b"close")]))
+                await _answer(send, Refusal(413, TOO_LARGE))
 
 
 async def _answer(send: Send, refusal: Refusal) -> None:
@@ -112,6 +112,9 @@ async def _answer(send: Send, refusal: Refusal) -> None:
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(refusal.body)).encode()),
         (b"cache-control", b"no-store"),
+        # The body is left unread: without this, uvicorn would read the rest of it to keep the
+        # connection for another request.
+        (b"connection", b"close"),
         *refusal.headers,
     ]
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
