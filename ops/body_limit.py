@@ -9,7 +9,11 @@ false it counts the bytes as the application reads them and stops at the limit.
 Every request gets the default limit (REQUEST_MAX_BODY_KB) unless `allowance`, a hook the wiring
 supplies, grants it a larger one: the export upload, for a signed-in user within the upload rate
 limit. The hook runs before any body is read and may refuse outright (a 429 with Retry-After).
-It is only asked when the body might be over the default limit."""
+It is only asked when the body might be over the default limit.
+
+Any answer given before the whole body was read (these refusals, and a view's own, like the
+upload page's CSRF or rate-limit refusals) closes the connection: uvicorn would otherwise read and
+discard the rest of the body to keep the connection for another request."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOO_LARGE = b"Request body too large.\n"
+CLOSE = (b"connection", b"close")
 
 
 @dataclass(frozen=True)
@@ -81,21 +86,26 @@ class BodyLimit:
             return
 
         received = 0
+        read_whole = False
         responding = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, read_whole
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge
+                read_whole = not message.get("more_body", False)
             return message
 
         async def watched_send(message: Message) -> None:
             nonlocal responding
             if message["type"] == "http.response.start":
                 responding = True
+                if not read_whole and scope.get("method") not in ("GET", "HEAD"):
+                    # Answered before the body was read (a refusal): the rest is never wanted.
+                    message = {**message, "headers": [*message["headers"], CLOSE]}
             await send(message)
 
         try:
@@ -114,7 +124,7 @@ async def _answer(send: Send, refusal: Refusal) -> None:
         (b"cache-control", b"no-store"),
         # The body is left unread: without this, uvicorn would read the rest of it to keep the
         # connection for another request.
-        (b"connection", b"close"),
+        CLOSE,
         *refusal.headers,
     ]
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})

@@ -102,3 +102,22 @@ def test_peeking_at_a_rate_limit_does_not_count(alice: User) -> None:
     assert limited(request, **rate) is None
     assert limited_next(request, **rate)  # a third would be refused
     assert limited(request, **rate)
+
+
+async def refuser(scope: Scope, receive: Any, send: Any) -> None:
+    """An application that answers 403 without reading the body."""
+    await send({"type": "http.response.start", "status": 403, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_an_answer_before_the_body_was_read_closes_the_connection() -> None:
+    # Else uvicorn reads (and discards) the rest of the body to keep the connection.
+    sent, taken = run(BodyLimit(refuser, limit=10), scope(), [b"x" * 5] * 100)
+    assert (sent[0]["status"], taken) == (403, 0)
+    assert (b"connection", b"close") in sent[0]["headers"]
+    read, _ = run(BodyLimit(reader, limit=10), scope(), [b"x" * 5, b"x" * 5])
+    assert (b"connection", b"close") not in read[0]["headers"]
+    get = {**scope(), "method": "GET"}
+    assert (b"connection", b"close") not in run(BodyLimit(refuser, limit=10), get, [b""])[0][0][
+        "headers"
+    ]
