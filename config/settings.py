@@ -98,6 +98,9 @@ IMPORT_DIR = Path(env.str("IMPORT_DIR", default=str(DATA_DIR / "imports")))
 # 12 MB), everything in one upload uncompressed, ZIP entries, and ZIP compression ratio (real
 # exports compress about 10:1).
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=1024)
+# Every other request body (forms, playback controls, the admin), in KiB: larger ones are refused
+# with 413 before they are read (ops/body_limit.py). The front server's default limit matches it.
+REQUEST_MAX_BODY_KB = env.int("REQUEST_MAX_BODY_KB", default=1024)
 IMPORT_MAX_FILE_MB = env.int("IMPORT_MAX_FILE_MB", default=64)
 IMPORT_MAX_TOTAL_MB = env.int("IMPORT_MAX_TOTAL_MB", default=4096)
 IMPORT_MAX_ZIP_ENTRIES = env.int("IMPORT_MAX_ZIP_ENTRIES", default=10_000)

@@ -11,7 +11,9 @@ never interrupted.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
@@ -47,17 +49,35 @@ Progress = Callable[[Import], None]
 MAX_ATTEMPTS = 5  # workers that took one import up and died or crashed, before it fails
 
 
+class IncomingUpload(TemporaryUploadedFile):
+    """An uploaded file as it arrives, in IMPORT_DIR's `incoming` folder: `import_create` renames
+    it into its import's folder (the same file system), so the upload is written to disk once.
+    Deleted when the request ends if it was not kept."""
+
+    def __init__(self, name: str, content_type: str | None) -> None:
+        incoming = Path(settings.IMPORT_DIR) / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        file = tempfile.NamedTemporaryFile(suffix=".upload", dir=incoming)  # noqa: SIM115
+        UploadedFile.__init__(self, file, name, content_type, 0, None)
+
+
 def import_create(*, user: User, uploads: list[UploadedFile]) -> Import:
-    """Keep the uploaded files for the job (analysed by a worker next)."""
+    """Keep the uploaded files for the job (analysed by a worker next): moved into the import's
+    folder if they arrived in IMPORT_DIR (`IncomingUpload`), else copied there."""
     imp = Import(user=user, name=", ".join(u.name or "upload" for u in uploads)[:300])
     folder = Path(settings.IMPORT_DIR) / str(imp.public_id)
     folder.mkdir(parents=True, exist_ok=False)
     stored = []
     for number, upload in enumerate(uploads):
         path = folder / f"{number}.upload"
-        with path.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
+        if isinstance(upload, IncomingUpload):
+            assert upload.file is not None
+            upload.file.flush()
+            os.replace(upload.temporary_file_path(), path)  # written once, by the upload handler
+        else:
+            with path.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
         stored.append(
             {"name": upload.name or f"upload {number + 1}", "path": str(path), "owned": True}
         )

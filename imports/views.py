@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
+from django.core.files.uploadhandler import (
+    FileUploadHandler,
+    StopUpload,
+    TemporaryFileUploadHandler,
+)
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,8 +28,12 @@ IMPORTS_SHOWN = 20
 
 
 class CappedUploadHandler(TemporaryFileUploadHandler):
-    """Uploads go to temporary files, never memory, and stop at IMPORT_MAX_UPLOAD_MB whatever
-    Content-Length claims."""
+    """Uploads go to files in IMPORT_DIR (never memory), where `import_create` renames them into
+    place, and stop at IMPORT_MAX_UPLOAD_MB whatever Content-Length claims."""
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        FileUploadHandler.new_file(self, *args, **kwargs)
+        self.file = services.IncomingUpload(self.file_name or "upload", self.content_type)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         if start + len(raw_data) > settings.IMPORT_MAX_UPLOAD_MB * 2**20:

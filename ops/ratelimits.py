@@ -20,6 +20,15 @@ def limited(request: HttpRequest, *, group: str, key: Key, rate: str) -> int | N
     return max(1, int(usage["time_left"]))
 
 
+def limited_next(request: HttpRequest, *, group: str, key: Key, rate: str) -> int | None:
+    """What `limited` would answer for one more request, without counting it: the seconds until
+    the count starts again if it would be refused (None if it would be let through)."""
+    usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
+    if usage is None or usage["count"] < usage["limit"]:
+        return None
+    return max(1, int(usage["time_left"]))
+
+
 def too_many_requests(request: HttpRequest, *, message: str, retry_after: int) -> HttpResponse:
     """429 with the message: JSON for the API, else a page."""
     response: HttpResponse

@@ -121,11 +121,20 @@ def web_server(env: Mapping[str, str], log: Path, *, port: int | None = None) ->
     once /healthz answers. It is stopped in a hurry: the test's requests are done, and an event
     stream left open (a browser page, a reader thread) would hold the stop for the graceful
     shutdown's seconds (test_realtime checks that bound)."""
+    with web_process(env, log, port=port) as (_, base):
+        yield base
+
+
+@contextmanager
+def web_process(
+    env: Mapping[str, str], log: Path, *, port: int | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`web_server`, with the server's process as well (to read its /proc/<pid>/io)."""
     port = port or free_port()
     with running(web_command(port), env=env, log=log, hurry=True) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(proc, base, log)
-        yield base
+        yield proc, base
 
 
 def wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import socket
 import ssl
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from tests.deploy import NGINX, certificate, compose_nginx_render, nginx_start, 
 from tests.playback.flac import flac_write
 from tests.playback.test_media_http import catalogued, member
 from tests.playback.test_realtime import SseReader
-from tests.processes import csrf_token, free_port, process_env, web_server
+from tests.processes import csrf_token, free_port, process_env, web_process
 
 pytestmark = [
     pytest.mark.slow,
@@ -44,6 +47,7 @@ class Proxy:
     base: str  # https://127.0.0.1:port
     trust: ssl.SSLContext
     access_log: Path
+    upstream_pid: int  # the web server's
 
 
 @pytest.fixture(params=["encore.conf", "compose.conf"])
@@ -54,7 +58,7 @@ def proxy(
     TLS."""
     env = process_env(tmp_path, static_root, MUSIC_ROOT=str(music), MEDIA_ACCEL="nginx")
     env.pop("REDIS_URL", None)  # one web process: the in-memory realtime layer suffices
-    with web_server(env, tmp_path / "web.log") as upstream:
+    with web_process(env, tmp_path / "web.log") as (web, upstream):
         prefix = tmp_path / "nginx"
         prefix.mkdir()
         http_port, https_port = free_port(), free_port()
@@ -72,7 +76,7 @@ def proxy(
         proc = nginx_start(conf, prefix, https_port)
         try:
             trust = ssl.create_default_context(cafile=cert)
-            yield Proxy(f"https://127.0.0.1:{https_port}", trust, prefix / "access.log")
+            yield Proxy(f"https://127.0.0.1:{https_port}", trust, prefix / "access.log", web.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -192,3 +196,39 @@ def test_realtime_and_media_through_nginx(proxy: Proxy, music: Path) -> None:
     log = proxy.access_log.read_text()
     assert f"GET /media/tracks/{track.pk} HTTP/1.1" in log
     assert token not in log
+
+
+def refused_unread(proxy: Proxy, path: str, length: int) -> tuple[int, int]:
+    """POSTs `length` bytes to `path`, sending the headers first and the body only once the
+    answer has come; the status, and the bytes the web server read meanwhile."""
+
+    def rchar() -> int:
+        match = re.search(
+            r"^rchar: (\d+)$", Path(f"/proc/{proxy.upstream_pid}/io").read_text(), re.M
+        )
+        assert match
+        return int(match[1])
+
+    before = rchar()
+    host, port = proxy.base.removeprefix("https://").split(":")
+    raw = socket.create_connection((host, int(port)), timeout=5)
+    with proxy.trust.wrap_socket(raw, server_hostname=host) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n\r\n"
+        sock.sendall(head.encode())
+        answer = sock.recv(65536)  # before any of the body: refused from the headers alone
+        with suppress(OSError):
+            for _ in range(length // 65536):
+                sock.sendall(b"x" * 65536)
+    return int(answer.split(b" ", 2)[1]), rchar() - before
+
+
+def test_bodies_past_the_limits_are_refused_before_the_web_server_reads_them(
+    proxy: Proxy,
+) -> None:
+    # nginx's own 1 MB limit everywhere but the upload page.
+    assert refused_unread(proxy, "/healthz", 2 * 2**20)[0] == 413
+    # On the upload page nginx allows 1 GiB, passes the body on as it arrives and Encore refuses
+    # it from the headers (nobody is signed in): nginx neither takes nor stores it first.
+    status, read = refused_unread(proxy, "/imports/", 48 * 2**20)
+    assert status == 413
+    assert read < 512 * 1024

@@ -187,8 +187,16 @@ def test_apache_config_proxies_to_the_web_server_and_sends_media_with_xsendfile(
     assert apache_directives("RequestHeader") == ['set X-Forwarded-Proto "https"']
     assert apache_directives("XSendFile") == ["On"]
     assert apache_directives("XSendFilePath") == ["/mnt/Music"]
-    assert apache_directives("LimitRequestBody") == [str(1024 * 2**20)]  # IMPORT_MAX_UPLOAD_MB
     assert apache_directives("Alias") == ["/static/ /srv/encore/var/static/"]
+
+
+def test_apache_config_limits_bodies_to_1_mib_but_uploads_to_1_gib() -> None:
+    # REQUEST_MAX_BODY_KB for the virtual host, IMPORT_MAX_UPLOAD_MB for the upload page only.
+    assert apache_directives("LimitRequestBody") == [str(1024 * 2**10), str(1024 * 2**20)]
+    (upload,) = re.findall(
+        r'<LocationMatch "\^/imports/\$">\s*LimitRequestBody (\d+)\s*</LocationMatch>', APACHE
+    )
+    assert int(upload) == 1024 * 2**20
 
 
 def test_apache_config_logs_media_urls_without_their_query() -> None:
