@@ -430,6 +430,13 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("json", "plain"):
     raise ConfigError("LOG_FORMAT must be json or plain")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# What runs by itself every few seconds (beat sending due tasks, the worker receiving them and
+# saying it succeeded) is said at INFO by Celery: shown with LOG_LEVEL=DEBUG only, so that at
+# INFO the log holds what a person needs. Failures are warnings and errors, shown either way.
+_ROUTINE_LEVEL = "NOTSET" if LOG_LEVEL == "DEBUG" else "WARNING"
+# Access lines for these paths are logged at DEBUG (ops.middleware): the demo's worker calls the
+# bundled simulator several times a minute.
+ACCESS_LOG_QUIET_PREFIXES = ["/spotify-sim/"] if SPOTIFY_SIMULATOR else []
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -475,6 +482,12 @@ LOGGING = {
         "uvicorn.access": {"handlers": [], "propagate": False},
         # django-axes says every sign-in and every reset at INFO: lockouts are warnings.
         "axes": {"level": "WARNING"},
+        "celery.beat": {"level": _ROUTINE_LEVEL},
+        "celery.worker.strategy": {"level": _ROUTINE_LEVEL},
+        "celery.worker.request": {"level": _ROUTINE_LEVEL},
+        "celery.app.trace": {"level": _ROUTINE_LEVEL},
+        # The filesystem broker has no host, and kombu warns about that at every connection.
+        "kombu.connection": {"level": _ROUTINE_LEVEL if REDIS_URL else "ERROR"},
     },
 }
 # /metrics (Prometheus) answers a request bearing this token (Authorization: Bearer …) or a

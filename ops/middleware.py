@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
@@ -37,7 +38,11 @@ def request_id_for(incoming: str | None) -> str:
 
 
 def _log(request: HttpRequest, response: HttpResponseBase, started: float) -> None:
-    access_log.info(
+    # Requests a person need not read (Encore's own worker calling the bundled simulator several
+    # times a minute) are logged at DEBUG: LOG_LEVEL=DEBUG shows them.
+    quiet = request.path.startswith(tuple(settings.ACCESS_LOG_QUIET_PREFIXES))
+    access_log.log(
+        logging.DEBUG if quiet else logging.INFO,
         "%s %s %s",
         request.method,
         request.path,

@@ -67,6 +67,7 @@ def test_web_worker_and_beat_run_on_a_read_only_root(tmp_path: Path, static_root
         DATABASE_URL=f"sqlite:///{data / 'encore.sqlite3'}",
         ENCORE_CODE=str(ROOT),
         PYTHONDONTWRITEBYTECODE="1",
+        LOG_LEVEL="DEBUG",  # the worker's "succeeded" lines (routine: at INFO they are hidden)
     )
     env.pop("REDIS_URL", None)
     bin_dir = Path(sys.executable).parent

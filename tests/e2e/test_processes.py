@@ -47,7 +47,7 @@ def test_web_triggered_task_runs_in_a_separate_worker_process(
     tmp_path: Path, static_root: Path
 ) -> None:
     operator()
-    env = process_env(tmp_path, static_root)
+    env = process_env(tmp_path, static_root, LOG_LEVEL="DEBUG")  # shows each task received
     with (
         web_server(env, tmp_path / "web.log") as base,
         celery_worker(env, tmp_path / "worker.log") as worker,

@@ -89,6 +89,22 @@ def test_async_requests_carry_their_id_too(log_output: io.StringIO) -> None:
     assert any(line.get("request_id") == "edge-123456789" for line in lines(log_output))
 
 
+def access_levels(out: io.StringIO) -> dict[str, str]:
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    return {line["path"]: line["level"] for line in lines if line["logger"] == "encore.access"}
+
+
+def test_requests_to_the_bundled_simulator_are_logged_at_debug(
+    client: Client, log_output: io.StringIO, settings: Settings
+) -> None:
+    settings.ACCESS_LOG_QUIET_PREFIXES = ["/spotify-sim/"]
+    client.get("/spotify-sim/v1/me")
+    client.get("/healthz")
+    levels = access_levels(log_output)
+    assert levels["/spotify-sim/v1/me"] == "DEBUG"
+    assert levels["/healthz"] == "INFO"
+
+
 @pytest.mark.parametrize("log_output", ["plain"], indirect=True)
 def test_plain_lines_show_the_request_id(client: Client, log_output: io.StringIO) -> None:
     client.get("/healthz", HTTP_X_REQUEST_ID="plain-0123456789")
