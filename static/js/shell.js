@@ -7,10 +7,14 @@
   "use strict";
 
   // What must stay a full load: POST forms (sign-in, uploads, deletes: redirects and messages
-  // belong to a whole page), downloads and links that leave the app's pages.
+  // belong to a whole page), signing in and up (the shell changes hands), downloads and links
+  // that leave the app's pages (admin, media). Links with a target or to other origins htmx
+  // leaves alone by itself.
   const FULL_LOAD = [
     "form[method=post i]",
     "a[download]",
+    "a[href^='/accounts/login/']",
+    "a[href^='/accounts/signup/']",
     "a[href^='/admin/']",
     "a[href^='/media/']",
     "a[href^='/exports/']",

@@ -140,7 +140,9 @@ def test_music_plays_on_while_the_user_follows_links_and_goes_back(
                 " && document.body.contains(window.theAudio) && !window.theAudio.paused"
             )
             # The new content, not the old, and focus on it as after a page load.
-            assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+            page.wait_for_function(
+                "() => document.getElementById('main').contains(document.activeElement)"
+            )
 
         heard = audio_time()
 
@@ -187,6 +189,15 @@ def test_music_plays_on_while_the_user_follows_links_and_goes_back(
         arrived("/recent/?before=yesterday", "Bad request · Encore")
         assert page.locator(".menu-wide a:text-is('Library')").count() == 1  # in the shell
         still_playing()
+
+        # The session ends (signed out elsewhere): the next link loads the sign-in page in full,
+        # not inside a shell that is no longer the user's.
+        page.context.clear_cookies()
+        page.click(".menu-wide a:text-is('Recent')")
+        page.wait_for_url(f"{base}/accounts/login/?next=/recent/")
+        page.wait_for_selector("#id_username")
+        assert page.evaluate("window.stillHere === undefined")
+        assert page.locator("[data-player]").count() == 0
 
 
 # --- Every page, on a phone and a wide screen, in both themes ----------------------------------
@@ -289,7 +300,10 @@ def test_every_page_fits_a_phone_and_a_wide_screen_in_both_themes(
     out.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
 
-    with web_server(process_env(tmp_path, static_root), tmp_path / "web.log") as base:
+    env = process_env(
+        tmp_path, static_root, MUSIC_ROOT=str(music), COVER_CACHE_DIR=str(tmp_path / "covers")
+    )
+    with web_server(env, tmp_path / "web.log") as base:
         state = sign_in(browser, base, "alice").context.storage_state()
         for width in (390, 1400):
             for theme in ("light", "dark"):
