@@ -30,6 +30,18 @@
     }
   });
 
+  // htmx keeps visited pages in this tab's sessionStorage for back and forward: when the page is
+  // for someone else than the last one (signed out, signed in as another user), forget them.
+  try {
+    const shell = document.body.dataset.shell;
+    if (sessionStorage.getItem("encore.shell") !== shell) {
+      sessionStorage.removeItem("htmx-history-cache");
+      sessionStorage.setItem("encore.shell", shell);
+    }
+  } catch {
+    /* storage refused: htmx keeps no cache either */
+  }
+
   // The response of a boosted request, parsed once to decide how to show it.
   let arriving = null;
 

@@ -190,6 +190,19 @@ def test_music_plays_on_while_the_user_follows_links_and_goes_back(
         assert page.locator(".menu-wide a:text-is('Library')").count() == 1  # in the shell
         still_playing()
 
+        # A GET form (the library's search) and the theme picker change nothing of the player.
+        page.click(".menu-wide a:text-is('Library')")
+        arrived("/library/", titles[4])
+        page.fill("#library-q", "Water")
+        page.press("#library-q", "Enter")
+        page.wait_for_url(f"{base}/library/tracks/?q=Water")
+        page.wait_for_selector("[data-track-row] >> text=High Water")
+        assert page.evaluate("window.stillHere === true")
+        page.click(".theme-picker button[value=dark]")
+        assert page.get_attribute("html", "data-theme") == "dark"
+        still_playing()
+        assert page.evaluate("window.stillHere === true")
+
         # The session ends (signed out elsewhere): the next link loads the sign-in page in full,
         # not inside a shell that is no longer the user's.
         page.context.clear_cookies()
@@ -198,6 +211,74 @@ def test_music_plays_on_while_the_user_follows_links_and_goes_back(
         page.wait_for_selector("#id_username")
         assert page.evaluate("window.stillHere === undefined")
         assert page.locator("[data-player]").count() == 0
+
+
+# --- On a phone -------------------------------------------------------------------------------
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    found: dict[str, float] = page.locator(selector).first.bounding_box()
+    assert found, f"{selector} is not shown"
+    return found
+
+
+def test_on_a_phone_the_menu_folds_and_the_player_bar_fits(
+    tmp_path: Path, static_root: Path, music: Path, browser: Any
+) -> None:
+    user("alice")
+    env = process_env(tmp_path, static_root, MUSIC_ROOT=str(music))
+    with web_server(env, tmp_path / "web.log") as base:
+        page = sign_in(browser, base, "alice", viewport={"width": 390, "height": 844})
+        # The first Tab reaches the skip link, which leads to the content.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+        # The page has an icon.
+        icon = page.get_attribute("link[rel=icon]", "href")
+        assert page.request.get(f"{base}{icon}").headers["content-type"] == "image/svg+xml"
+
+        # The menu is one "Menu" button until opened; then every link is a 44 px target and the
+        # current page is marked.
+        assert not page.locator(".menu-wide").is_visible()
+        assert not page.locator(".menu-compact nav a").first.is_visible()
+        assert box(page, ".topbar")["height"] < 70
+        page.click(".menu-compact summary")
+        links = page.locator(".menu-compact nav a")
+        assert links.count() >= 12
+        for index in range(links.count()):
+            assert links.nth(index).bounding_box()["height"] >= 44
+        assert page.get_attribute(".menu-compact a:text-is('Overview')", "aria-current") == "page"
+        (ARTIFACTS / "pages").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "pages" / "menu-open-390.png"))
+        assert box(page, ".theme-picker button[value=dark]")["height"] >= 44
+        page.click(".menu-compact a:text-is('Library')")
+        page.wait_for_url(f"{base}/library/")
+        assert not page.locator(".menu-compact nav a").first.is_visible()  # closed again
+        page.click(".menu-compact summary")
+        assert page.get_attribute(".menu-compact a:text-is('Library')", "aria-current") == "page"
+        page.click(".menu-compact summary")
+
+        # Playing, the bar is inside the screen, the title readable, the controls 44 px wide, no
+        # volume slider.
+        page.click("text=Tides")
+        page.wait_for_selector("h1:text('Tides')")
+        page.click("button:text('Play album')")
+        page.wait_for_function(
+            "() => document.querySelector('[data-player-title]').textContent === 'Low Water'"
+        )
+        bar = box(page, ".player")
+        assert bar["x"] >= 0
+        assert bar["x"] + bar["width"] <= 390
+        assert bar["y"] + bar["height"] <= 844
+        title = page.locator("[data-player-title]")
+        assert title.evaluate("(el) => el.scrollWidth <= el.clientWidth")  # "Low Water" in full
+        assert box(page, "[data-player-title]")["width"] >= 120
+        assert not page.locator(".player-volume").is_visible()
+        for control in ("play", "previous", "next", "like", "shuffle", "repeat"):
+            found = box(page, f"[data-player-{control}]")
+            assert found["width"] >= 44, control
+            assert found["height"] >= 44, control
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(ARTIFACTS / "pages" / "player-playing-390.png"))
 
 
 # --- Every page, on a phone and a wide screen, in both themes ----------------------------------
