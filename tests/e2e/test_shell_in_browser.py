@@ -232,6 +232,9 @@ def test_on_a_phone_the_menu_folds_and_the_player_bar_fits(
         # The first Tab reaches the skip link, which leads to the content.
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/#main")
+        assert box(page, "main")["y"] <= 1  # scrolled to the content, past the header
         # The page has an icon.
         icon = page.get_attribute("link[rel=icon]", "href")
         assert page.request.get(f"{base}{icon}").headers["content-type"] == "image/svg+xml"
