@@ -42,6 +42,15 @@
     /* storage refused: htmx keeps no cache either */
   }
 
+  // htmx reads a boosted link's href once; scripts change some later (the player bar's album
+  // link follows the track): go where the link points now.
+  document.addEventListener("htmx:configRequest", (event) => {
+    const link = event.detail.elt;
+    if (event.detail.boosted && link instanceof HTMLAnchorElement) {
+      event.detail.path = link.getAttribute("href");
+    }
+  });
+
   // The response of a boosted request, parsed once to decide how to show it.
   let arriving = null;
 

@@ -203,6 +203,22 @@ def test_music_plays_on_while_the_user_follows_links_and_goes_back(
         still_playing()
         assert page.evaluate("window.stillHere === true")
 
+        # Scroll as after page loads: a new page starts at the top, going back returns to where
+        # the page was left.
+        page.click(".menu-wide a:text-is('Settings')")
+        arrived("/settings/", titles[2])
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        left_at = page.evaluate("window.scrollY")
+        assert left_at > 200
+        page.click("[data-player-album]")  # in the player bar, so on screen wherever one scrolls
+        arrived(
+            f"/library/albums/{Album.objects.get(name='Tides').pk}/", "Tides · Library · Encore"
+        )
+        assert page.evaluate("window.scrollY") == 0
+        page.go_back()
+        arrived("/settings/", titles[2])
+        page.wait_for_function("(y) => Math.abs(window.scrollY - y) < 5", arg=left_at)
+
         # The session ends (signed out elsewhere): the next link loads the sign-in page in full,
         # not inside a shell that is no longer the user's.
         page.context.clear_cookies()
