@@ -91,7 +91,11 @@ def _own_import(request: HttpRequest, public_id: UUID) -> Import:
 @require_GET
 def import_detail(request: HtmxHttpRequest, public_id: UUID) -> HttpResponse:
     imp = _own_import(request, public_id)
-    template = "imports/import.html#status" if request.htmx else "imports/import.html"
+    template = (
+        "imports/import.html#status"
+        if request.htmx.target == "import-status"
+        else "imports/import.html"
+    )
     return render(request, template, {"imp": imp})
 
 

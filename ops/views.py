@@ -48,7 +48,9 @@ def system_status(request: HtmxHttpRequest) -> HttpResponse:
         "parts": readiness.readiness(),
         "job_runs": JobRun.objects.order_by("-created_at")[:JOB_RUNS_SHOWN],
     }
-    template = "ops/system.html#job-runs" if request.htmx else "ops/system.html"
+    template = (
+        "ops/system.html#job-runs" if request.htmx.target == "job-runs" else "ops/system.html"
+    )
     return render(request, template, context)
 
 

@@ -35,7 +35,7 @@ def library(request: HtmxHttpRequest) -> HttpResponse:
         messages.success(request, "Library scan queued: a worker runs it in the background.")
         return redirect("library")
     page = Paginator(service.library_albums(), ALBUMS_PER_PAGE).get_page(query_of(request)["page"])
-    if request.htmx:
+    if request.htmx.target == "albums":
         return render(request, "playback/library.html#albums", {"page": page})
     latest, finished = service.library_scans()
     context = {

@@ -691,10 +691,17 @@
     renderDevices();
     renderQueue();
     renderMediaSession();
+    markCurrentRows();
+  }
+
+  function markCurrentRows() {
+    const track = snap?.track;
     for (const row of document.querySelectorAll("[data-track-row]")) {
       row.classList.toggle("is-current", Boolean(track) && row.dataset.trackRow === String(track.id));
     }
   }
+  // Pages arrive without a reload (static/js/shell.js): mark the playing track in their lists too.
+  document.addEventListener("htmx:afterSettle", markCurrentRows);
 
   // --- Wiring -----------------------------------------------------------------------------------
 

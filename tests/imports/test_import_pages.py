@@ -75,7 +75,8 @@ def test_the_status_region_alone_is_sent_to_htmx_and_polls_while_running(
         user=alice, name="x.zip", status=Import.Status.IMPORTING, rows_total=200, rows_done=50
     )
     url = reverse("import-detail", args=[imp.public_id])
-    fragment = signed_in.get(url, headers={"HX-Request": "true"}).content.decode()
+    poll = {"HX-Request": "true", "HX-Target": "import-status"}
+    fragment = signed_in.get(url, headers=poll).content.decode()
 
     assert fragment.lstrip().startswith('<div id="import-status"')
     assert 'hx-trigger="every 1s"' in fragment
@@ -84,7 +85,10 @@ def test_the_status_region_alone_is_sent_to_htmx_and_polls_while_running(
         status=Import.Status.DONE,
         result={"added": 1, "added_counted": 1, "already": 0, "refined": 0, "repeated": 0},
     )
-    assert "hx-trigger" not in signed_in.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in signed_in.get(url, headers=poll).content.decode()
+    # A boosted link to the import (static/js/shell.js) is a page change: the whole page.
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    assert '<main id="main">' in signed_in.get(url, headers=boosted).content.decode()
 
 
 def test_names_from_files_are_shown_as_text_never_as_markup(

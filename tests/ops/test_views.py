@@ -47,6 +47,6 @@ def test_worker_check_from_the_system_page(
     job = JobRun.objects.get()
     assert job.status == JobRun.Status.SUCCEEDED
     assert "pid" in job.details
-    page = client.get("/system/", headers={"HX-Request": "true"})
+    page = client.get("/system/", headers={"HX-Request": "true", "HX-Target": "job-runs"})
     assert page.text.lstrip().startswith('<div id="job-runs"')
     assert f"#{job.pk}" in page.text

@@ -714,7 +714,13 @@ def test_the_library_page_without_n_plus_one(
 def test_album_pages_swap_in_with_htmx(client: Client, alice: User, music_root: Path) -> None:
     filled_library(music_root, 2)
     client.force_login(alice)
-    response = client.get(reverse("library"), {"page": 1}, headers={"HX-Request": "true"})
+    pager = {"HX-Request": "true", "HX-Target": "albums"}
+    response = client.get(reverse("library"), {"page": 1}, headers=pager)
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="albums">')
     assert "Album 01" in html
+    # A boosted link to the library (static/js/shell.js) is a page change: the whole page.
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    page = client.get(reverse("library"), headers=boosted).content.decode()
+    assert '<main id="main">' in page
+    assert 'id="albums"' in page
