@@ -531,6 +531,8 @@ def _whole(values: Sequence[float]) -> bool:
 
 
 def _amount(value: float, value_format: ValueFormat, value_label: str) -> str:
+    if value == 1 and value_label.endswith("s"):  # labels are plural nouns: "1 play", not "1 plays"
+        value_label = value_label[:-1]
     return f"{value_format(value)} {value_label}".strip()
 
 

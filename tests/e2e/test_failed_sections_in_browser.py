@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import make_password
 from scrobbler.models import User
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import screenshot
+from tests.factories import PlayFactory
 from tests.processes import process_env, web_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -31,7 +32,10 @@ def sign_in(page: Any, base: str) -> None:
 def test_a_failed_section_offers_retry_and_recovers(
     tmp_path: Path, static_root: Path, browser_page: Any, failure: str
 ) -> None:
-    User.objects.create(username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    alice = User.objects.create(
+        username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256")
+    )
+    PlayFactory.create(user=alice)  # a user with no plays sees no sections to load at all
     page = browser_page
     with web_server(process_env(tmp_path, static_root), tmp_path / "web.log") as base:
         sign_in(page, base)
