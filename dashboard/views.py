@@ -38,6 +38,7 @@ from dashboard.stats.overview import first_day, totals, variety
 from dashboard.stats.rollups import KINDS
 from ops.http import HtmxHttpRequest
 from ops.query import PageQuery, query_form, query_of
+from scrobbler.demo import demo_sign_in
 from scrobbler.http import signed_in_user
 from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, User
 from scrobbler.rollups import rollups_stale
@@ -376,7 +377,7 @@ def recent(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """The welcome page, or for a signed-in user the dashboard's overview."""
     if not request.user.is_authenticated:
-        return render(request, "dashboard/welcome.html")
+        return render(request, "dashboard/welcome.html", {"demo_sign_in": demo_sign_in()})
     return overview(request)
 
 
