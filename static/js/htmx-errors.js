@@ -6,43 +6,53 @@
   // A section that has not answered in this long is not going to; say so and offer Retry.
   htmx.config.timeout = 20000;
 
+  function note(text, role) {
+    const p = document.createElement("p");
+    p.className = "load-failed";
+    p.setAttribute("role", role);
+    p.textContent = text;
+    return p;
+  }
+
+  function retryButton(source, target, path) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Retry";
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      button.textContent = "Loading…";
+      // The link that asked may have been swapped away; the region it filled then asks.
+      const from = document.body.contains(source) ? source : target;
+      htmx.ajax("GET", path, { source: from, target });
+    });
+    return button;
+  }
+
   function failed(event) {
-    const detail = event.detail;
-    const source = detail.elt;
-    const verb = (detail.requestConfig?.verb || "get").toUpperCase();
-    const path = detail.pathInfo?.finalRequestPath || detail.requestConfig?.path;
-    if (detail.boosted || detail.requestConfig?.boosted) {
+    const { elt: source, target, requestConfig, pathInfo, boosted } = event.detail;
+    const verb = (requestConfig?.verb || "get").toUpperCase();
+    const path = pathInfo?.finalRequestPath || requestConfig?.path;
+    if (boosted || requestConfig?.boosted) {
       window.location.assign(path);
       return;
     }
-    const note = document.createElement("p");
-    note.className = "load-failed";
-    note.setAttribute("role", "alert");
-    note.append("Couldn't load. ");
-    if (verb === "GET") {
-      // Reading again is safe; a failed write is only reported, never re-sent on its own.
-      const retry = document.createElement("button");
-      retry.type = "button";
-      retry.className = "load-retry";
-      retry.textContent = "Retry";
-      retry.addEventListener("click", () => {
-        retry.disabled = true;
-        retry.textContent = "Loading…";
-        // The link that asked may have been swapped away; the region it filled then asks.
-        const from = document.body.contains(source) ? source : detail.target;
-        htmx.ajax("GET", path, { source: from, target: detail.target });
-      });
-      note.append(retry);
-    } else {
-      note.firstChild.textContent = "Couldn't save: check your connection and try again.";
-    }
-    if (verb === "GET" && detail.target) {
-      detail.target.replaceChildren(note);
-      detail.target.removeAttribute("aria-busy");
-    } else {
+    if (verb !== "GET") {
+      // A failed write is reported beside its form, never re-sent on its own.
       if (source.nextElementSibling?.classList.contains("load-failed")) source.nextElementSibling.remove();
-      source.after(note);
+      source.after(note("Couldn't save: check your connection and try again.", "alert"));
+      return;
     }
+    if (/\bevery\b/.test(source.getAttribute("hx-trigger") || "")) {
+      // A polled region keeps what it showed; its own polling is the retry, and the next
+      // answer replaces the note. role=status: not an alert repeated every second.
+      target.querySelector(":scope > .load-failed")?.remove();
+      target.prepend(note("Couldn't refresh; trying again.", "status"));
+      return;
+    }
+    const message = note("Couldn't load. ", "alert");
+    message.append(retryButton(source, target, path));
+    target.replaceChildren(message);
+    target.removeAttribute("aria-busy");
   }
 
   for (const name of ["htmx:responseError", "htmx:sendError", "htmx:timeout"]) {
