@@ -60,3 +60,6 @@ def test_other_empty_lists_say_what_comes_next(client: Client, alice: User) -> N
     assert "No favourites yet" in client.get("/favourites/").text
     assert "No imports yet. Upload" in client.get("/imports/").text
     assert "Settings</a>" in client.get("/global/").text
+    library = client.get("/library/").text
+    assert "The library is empty" in library
+    assert "Ask whoever runs this Encore" in library  # not staff: scanning is not theirs to do
