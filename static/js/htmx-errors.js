@@ -14,7 +14,7 @@
     return p;
   }
 
-  function retryButton(source, target, path) {
+  function retryButton(source, target, path, swap) {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Retry";
@@ -23,7 +23,7 @@
       button.textContent = "Loading…";
       // The link that asked may have been swapped away; the region it filled then asks.
       const from = document.body.contains(source) ? source : target;
-      htmx.ajax("GET", path, { source: from, target });
+      htmx.ajax("GET", path, { source: from, target, swap });
     });
     return button;
   }
@@ -49,8 +49,10 @@
       target.prepend(note("Couldn't refresh; trying again.", "status"));
       return;
     }
+    // Read now: the element that asked (and says how to swap) is about to be replaced.
+    const swap = source.closest("[hx-swap]")?.getAttribute("hx-swap") || undefined;
     const message = note("Couldn't load. ", "alert");
-    message.append(retryButton(source, target, path));
+    message.append(retryButton(source, target, path, swap));
     target.replaceChildren(message);
     target.removeAttribute("aria-busy");
   }

@@ -63,3 +63,28 @@ def test_a_failed_section_offers_retry_and_recovers(
         assert section.get_by_role("alert").count() == 0
         # The other sections were never affected.
         assert page.locator(".load-failed").count() == 0
+
+
+def test_a_failed_swap_of_the_top_table_retries_in_place(
+    tmp_path: Path, static_root: Path, browser_page: Any
+) -> None:
+    alice = User.objects.create(
+        username="alice", password=make_password(PASSWORD, hasher="pbkdf2_sha256")
+    )
+    PlayFactory.create(user=alice)
+    page = browser_page
+    with web_server(process_env(tmp_path, static_root), tmp_path / "web.log") as base:
+        sign_in(page, base)
+        page.goto(f"{base}/top/tracks/")
+        sorted_by_time = "**/top/tracks/?*order=time*"
+        page.route(sorted_by_time, lambda route: route.fulfill(status=503, body="down"))
+        page.locator("#top-table .sort").get_by_role("link", name="time").click()
+        table = page.locator("#top-table")
+        table.get_by_role("alert").wait_for()
+
+        page.unroute(sorted_by_time)
+        table.get_by_role("button", name="Retry").click()
+        table.locator("tbody tr").first.wait_for()
+        # Swapped as the sort link swaps (outerHTML): one table, not one inside the other.
+        assert page.locator("#top-table").count() == 1
+        assert page.locator("#top-table .sort [aria-current=true]").inner_text() == "time"
