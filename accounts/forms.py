@@ -20,6 +20,9 @@ class SignUpForm(UserCreationForm[User]):
         model = User
         fields = ("username", "email")
 
+    # The browser's zone, filled in by static/js/timezone.js; empty without JavaScript (UTC then).
+    time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, require_invite: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if require_invite:
@@ -30,6 +33,11 @@ class SignUpForm(UserCreationForm[User]):
                 widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
             )
             self.order_fields(["invite"])
+
+    def clean_time_zone(self) -> str:
+        # A zone tzdata does not know (an odd browser) is dropped, not an error to show.
+        zone: str = self.cleaned_data.get("time_zone") or ""
+        return zone if zone in account.time_zones() else "UTC"
 
     def clean_invite(self) -> str:
         # Checked here too so every problem shows at once; account_signup's redemption is what

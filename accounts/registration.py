@@ -130,7 +130,9 @@ def invite_redeem(*, code: str, user: User, now: datetime | None = None) -> Invi
 
 
 @transaction.atomic
-def account_signup(*, username: str, email: str, password: str, invite_code: str = "") -> User:
+def account_signup(
+    *, username: str, email: str, password: str, invite_code: str = "", time_zone: str = "UTC"
+) -> User:
     """Create an account as REGISTRATION allows, or raise SignupRefused and store nothing.
 
     The caller has validated the fields (SignUpForm); with REGISTRATION=invite the account and
@@ -141,7 +143,9 @@ def account_signup(*, username: str, email: str, password: str, invite_code: str
         raise RegistrationClosed("Registration on this server is closed.")
     if mode == INVITE and not invite_code.strip():
         raise InviteRefused(INVITE_MISSING)
-    user = User.objects.create_user(username=username, email=email, password=password)
+    user = User.objects.create_user(
+        username=username, email=email, password=password, time_zone=time_zone
+    )
     if mode == INVITE:
         invite_redeem(code=invite_code, user=user)
     return user

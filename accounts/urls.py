@@ -10,7 +10,7 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path(
         "accounts/login/",
-        sign_in_limited(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        sign_in_limited(views.SignInView.as_view()),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +19,16 @@ from accounts.context_processors import THEME_COOKIE, THEMES
 from accounts.forms import SignUpForm
 from ops.http import HtmxHttpRequest
 from ops.query import QueryText, query_form, query_of
+from scrobbler.demo import demo_sign_in
+
+
+class SignInView(LoginView):
+    """Django's sign-in page, saying how to try the demo in demo mode."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "demo_sign_in": demo_sign_in()}
 
 
 class SignUpQuery(forms.Form):
@@ -45,6 +58,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
                 invite_code=form.cleaned_data.get("invite", ""),
+                time_zone=form.cleaned_data["time_zone"],
             )
         except registration.SignupRefused as exc:
             form.add_error("invite" if "invite" in form.fields else None, str(exc))

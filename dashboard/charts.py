@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ops.formatting import count_format
+
 ValueFormat = Callable[[float], str]
 
 WIDTH = 640.0
@@ -38,7 +40,7 @@ EMPTY_HEIGHT = 60.0  # a chart with nothing to draw is a short box saying so
 def format_number(value: float) -> str:
     """Whole numbers with thousands separators ("1,234"), others to at most two decimals ("2.5")."""
     if float(value).is_integer():
-        return f"{int(value):,}"
+        return count_format(value)
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
@@ -531,6 +533,8 @@ def _whole(values: Sequence[float]) -> bool:
 
 
 def _amount(value: float, value_format: ValueFormat, value_label: str) -> str:
+    if value == 1 and value_label.endswith("s"):  # labels are plural nouns: "1 play", not "1 plays"
+        value_label = value_label[:-1]
     return f"{value_format(value)} {value_label}".strip()
 
 

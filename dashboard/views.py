@@ -38,6 +38,7 @@ from dashboard.stats.overview import first_day, totals, variety
 from dashboard.stats.rollups import KINDS
 from ops.http import HtmxHttpRequest
 from ops.query import PageQuery, query_form, query_of
+from scrobbler.demo import demo_sign_in
 from scrobbler.http import signed_in_user
 from scrobbler.models import Album, Artist, EntityKind, SpotifyAccount, Track, User
 from scrobbler.rollups import rollups_stale
@@ -53,6 +54,7 @@ class RangeControl:
     years: list[int]
     presets: dict[str, str]
     error: str = ""
+    first_day: date | None = None  # the first day with a play; None: no plays at all yet
 
 
 def _user_zone(user: User) -> ZoneInfo:
@@ -75,7 +77,8 @@ def _period(request: HttpRequest, user: User) -> RangeControl:
         error = str(exc)
         period = period_parse({}, today=today, tz=tz, first_day=first)
     first_year = (first or today).year
-    return RangeControl(period, list(range(today.year, first_year - 1, -1)), PRESETS, error)
+    years = list(range(today.year, first_year - 1, -1))
+    return RangeControl(period, years, PRESETS, error, first_day=first)
 
 
 def _context(request: HttpRequest, user: User, **extra: Any) -> dict[str, Any]:
@@ -116,7 +119,15 @@ def when(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     context = _context(request, user, sections=("activity", "heatmap", "highlights"))
     context["step"] = query_of(request)["step"]
-    return render(request, "dashboard/sections_page.html", {**context, "title": "When you listen"})
+    return render(
+        request,
+        "dashboard/sections_page.html",
+        {
+            **context,
+            "title": "When you listen",
+            "empty_what": "When you listen (hours, weekdays, days)",
+        },
+    )
 
 
 @require_GET
@@ -125,7 +136,15 @@ def when(request: HttpRequest) -> HttpResponse:
 def habits(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     context = _context(request, user, sections=("sessions", "distribution", "highlights"))
-    return render(request, "dashboard/sections_page.html", {**context, "title": "Habits"})
+    return render(
+        request,
+        "dashboard/sections_page.html",
+        {
+            **context,
+            "title": "Habits",
+            "empty_what": "Your sessions, skips and how your plays spread",
+        },
+    )
 
 
 @require_GET
@@ -136,10 +155,14 @@ def year_review(request: HttpRequest, year: int) -> HttpResponse:
         raise Http404("No such year")
     tz = _user_zone(user)
     period = period_parse({"range": str(year)}, today=_today(user), tz=tz, first_day=None)
+    first = first_day(user)
     context = {
         "period": period,
         "year": year,
-        "years": list(range(_today(user).year, (first_day(user) or _today(user)).year - 1, -1)),
+        "years": list(range(_today(user).year, (first or _today(user)).year - 1, -1)),
+        # Before the first play there is nothing to review: say so rather than show empty sections.
+        "no_plays": first is None or year < first.year,
+        "first_day": first,
         "sections": ("totals", "variety", "highlights", "top-tracks", "top-artists", "top-albums", "activity", "heatmap", "sessions"),
     }  # fmt: skip
     return render(request, "dashboard/year.html", context)
@@ -354,7 +377,7 @@ def recent(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """The welcome page, or for a signed-in user the dashboard's overview."""
     if not request.user.is_authenticated:
-        return render(request, "dashboard/welcome.html")
+        return render(request, "dashboard/welcome.html", {"demo_sign_in": demo_sign_in()})
     return overview(request)
 
 

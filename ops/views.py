@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ops import readiness
+from ops.access import staff_required
 from ops.http import HtmxHttpRequest
 from ops.metrics import metrics_text
 from ops.models import JobRun
@@ -42,7 +42,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def system_status(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "parts": readiness.readiness(),
@@ -55,7 +55,7 @@ def system_status(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@staff_required
 def worker_check(request: HttpRequest) -> HttpResponse:
     readiness.worker_check_request()
     return redirect("system-status")

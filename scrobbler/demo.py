@@ -14,7 +14,13 @@ from scrobbler.spotify import accounts
 log = logging.getLogger(__name__)
 
 DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo"  # noqa: S105 (demo mode only: the welcome and sign-in pages say it)
 DEMO_SIM_ACCOUNT = "demo"
+
+
+def demo_sign_in() -> tuple[str, str] | None:
+    """The demo account's username and password to show visitors, in demo mode only."""
+    return (DEMO_USERNAME, DEMO_PASSWORD) if settings.DEMO_MODE else None
 
 
 def demo_link_if_needed() -> bool:

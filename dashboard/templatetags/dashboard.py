@@ -8,30 +8,18 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ops.formatting import duration_format
+
 register = template.Library()
 
 
-@register.filter
-def duration(ms: int | None) -> str:
-    """Milliseconds as "3 d 4 h", "5 h 12 min", "7 min" or "40 s"."""
-    if ms is None:
-        return "-"
-    seconds = int(ms) // 1000
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes = rest // 60
-    if days:
-        return f"{days:,} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{seconds} s"
+# The one duration format (ops/formatting.py), under the name these templates already use.
+register.filter("duration", duration_format)
 
 
 @register.filter
 def percent(share: float | None) -> str:
-    return "-" if share is None else f"{share * 100:.1f}%"
+    return "—" if share is None else f"{share * 100:.1f}%"
 
 
 @register.filter
@@ -43,7 +31,9 @@ def get(mapping: dict[str, Any], key: str) -> Any:
 def change(now: int, before: int) -> str:
     """How `now` compares with `before`, as an arrow and a percentage."""
     if not before:
-        return mark_safe('<span class="up">new</span>')
+        if not now:
+            return mark_safe('<span class="same">no plays before</span>')
+        return mark_safe('<span class="up" title="Nothing in the previous period">new</span>')
     ratio = (now - before) / before
     if ratio == 0:
         return mark_safe('<span class="same">no change</span>')

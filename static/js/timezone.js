@@ -1,5 +1,5 @@
-// Account settings: while the saved time zone is still UTC, offer the browser's own zone with
-// one click (the page marks the offer with data-tz-suggest only in that case). Runs again on
+// Sign-up fills in the browser's time zone. Account settings: while the saved time zone is still
+// UTC, offer the browser's own zone with one click (the page marks the offer with data-tz-suggest only in that case). Runs again on
 // regions HTMX swaps in. Without JavaScript the select works as it is.
 (() => {
   const browserZone = (() => {
@@ -10,7 +10,15 @@
     }
   })();
 
+  // Sign-up: a new account starts in the browser's zone (the server ignores one it does not know).
+  function fill(root) {
+    for (const input of root.querySelectorAll("input[type=hidden][name=time_zone]")) {
+      if (!input.value) input.value = browserZone;
+    }
+  }
+
   function offer(root) {
+    fill(root);
     for (const hint of root.querySelectorAll("[data-tz-suggest]")) {
       const select = hint.closest("form")?.querySelector("select[name=time_zone]");
       // Only zones the server offers: a browser may report one tzdata does not know.

@@ -183,16 +183,21 @@ def within(plays: Plays, start: dt.date, end: dt.date) -> Plays:
     return [p for p in plays if start <= local_day(p) <= end]
 
 
+def n_plays(n: int) -> str:
+    """A count of plays as pages write it: "1 play", "1,234 plays"."""
+    return f"{n:,} play" if n == 1 else f"{n:,} plays"
+
+
 def totals(plays: Plays) -> dict[str, str]:
     counted = [p for p in plays if p.counted]
     skips = sum(p.skipped for p in plays)
     return {
-        "plays": str(len(counted)),
-        "listens": str(len(plays)),
-        "skip-rate": f"{skips / len(plays) * 100:.1f}%" if plays else "-",
-        "distinct-tracks": str(len({p.track_id for p in counted})),
-        "distinct-artists": str(len({a.pk for p in counted for a in p.track.artists.all()})),
-        "distinct-albums": str(len({p.track.album_id for p in counted})),
+        "plays": f"{len(counted):,}",
+        "listens": f"{len(plays):,}",
+        "skip-rate": f"{skips / len(plays) * 100:.1f}%" if plays else "—",
+        "distinct-tracks": f"{len({p.track_id for p in counted}):,}",
+        "distinct-artists": f"{len({a.pk for p in counted for a in p.track.artists.all()}):,}",
+        "distinct-albums": f"{len({p.track.album_id for p in counted}):,}",
     }
 
 
@@ -348,7 +353,7 @@ def check_overview(tour: Tour, start: dt.date, end: dt.date) -> None:
     plays = within(tour.plays, start, end)
     expected = totals(plays)
     assert tour.stats(*expected) == expected, (start, end)
-    assert sum(tour.chart_values("activity")) == int(expected["plays"])
+    assert sum(tour.chart_values("activity")) == int(expected["plays"].replace(",", ""))
     for kind, keys in KEYS.items():
         assert tour.top_rows(f"#section-top-{kind}") == ranking(plays, keys)[:5], (kind, start)
 
@@ -474,9 +479,9 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     tour.settle()
     album_plays = [p for p in plays if p.track.album and p.track.album.name == top_album[1]]
     assert page.inner_text("h1") == top_album[1]
-    assert tour.stats("plays") == {"plays": str(top_album[2])}
+    assert tour.stats("plays") == {"plays": f"{top_album[2]:,}"}
     shown = page.locator("main ol li").all_inner_texts()
-    assert shown == [f"{name}: {n} plays" for _, name, n in ranking(album_plays, of_tracks)[:20]]
+    assert shown == [f"{name}: {n_plays(n)}" for _, name, n in ranking(album_plays, of_tracks)[:20]]
     tour.look("album", "30d")
     page.go_back()
     page.locator("nav.tabs").get_by_role("link", name="Artists").click()
@@ -486,14 +491,14 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     page.wait_for_url(re.compile(r"/artists/\d+/$"))
     tour.settle()
     assert page.inner_text("h1") == top_artist[1]
-    assert tour.stats("plays") == {"plays": str(top_artist[2])}
+    assert tour.stats("plays") == {"plays": f"{top_artist[2]:,}"}
     tour.look("artist", "30d")
     page.locator("main ol li a").first.click()
     page.wait_for_url(re.compile(r"/tracks/\d+/$"))
     tour.settle()
     name = page.inner_text("h1")
     track_plays = [p for p in plays if p.track.name == name]
-    assert tour.stats("plays") == {"plays": str(sum(p.counted for p in track_plays))}
+    assert tour.stats("plays") == {"plays": f"{sum(p.counted for p in track_plays):,}"}
     latest = sorted(track_plays, key=lambda p: p.ended_at, reverse=True)[:20]
     shown_times = page.locator("table.plays tbody time").all_inner_texts()
     assert shown_times == [f"{p.ended_at.astimezone(ZONE):%Y-%m-%d %H:%M}" for p in latest]
@@ -508,8 +513,8 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     days = played_days(plays)
     busiest = min(days, key=lambda d: (-days[d], d))
     assert tour.stats("days-played", "busiest-day") == {
-        "days-played": str(len(days)),
-        "busiest-day": f"{day_text(busiest, weekday=True)}: {days[busiest]} plays",
+        "days-played": f"{len(days):,}",
+        "busiest-day": f"{day_text(busiest, weekday=True)}: {n_plays(days[busiest])}",
     }
     assert tour.stats("longest-streak")["longest-streak"].split()[0] == str(longest_run(days))
     tour.look("when", "all")
@@ -520,10 +525,12 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     sessions = [s for s in session_starts(plays) if since <= s < until]
     month_plays = within(plays, *month)
     assert tour.stats("sessions", "artists") == {
-        "sessions": str(len(sessions)),
+        "sessions": f"{len(sessions):,}",
         "artists": totals(month_plays)["distinct-artists"],
     }
-    assert sum(tour.chart_values("plays-per-track")) == int(totals(month_plays)["distinct-tracks"])
+    assert sum(tour.chart_values("plays-per-track")) == int(
+        totals(month_plays)["distinct-tracks"].replace(",", "")
+    )
     for line in page.locator("#section-sessions ol.longest li").all_inner_texts():
         listens = re.search(r", (\d+) listens?$", line)
         assert listens, line
@@ -556,7 +563,7 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     assert expected
     headings = page.locator("section.past-day h2").all_inner_texts()
     assert [h.split(" (")[0] for h in headings] == [f"{d.day} {d:%B %Y}" for d, _ in expected]
-    assert [h.split(" (")[1].split(" plays")[0] for h in headings] == [str(n) for _, n in expected]
+    assert [h.split(" (")[1].split(", ")[0] for h in headings] == [n_plays(n) for _, n in expected]
     tour.look("on-this-day", "earlier-years")
 
     # The year in review: this year, then the last.

@@ -113,16 +113,16 @@ def test_a_user_uploads_an_export_sees_the_analysis_confirms_and_watches_it_impo
         report = imp.report
         shown = facts(page)
         assert shown["Listens"] == (
-            f"{report['listens']} from {report['first'][:10]} to {report['last'][:10]}"
+            f"{report['listens']:,} from {report['first'][:10]} to {report['last'][:10]}"
         )
         assert shown["New"] == (
-            f"{report['new']} ({report['new_counted']} long enough to count,"
+            f"{report['new']:,} ({report['new_counted']:,} long enough to count,"
             " the rest kept as skips)"
         )
         assert shown["Already in Encore"] == "0" == str(report["already"])
-        assert shown["Repeated in the export"] == str(report["repeated"])
+        assert shown["Repeated in the export"] == f"{report['repeated']:,}"
         for reason, count in report["not_played"].items():
-            assert shown[f"Not imported: {reason}"] == str(count)
+            assert shown[f"Not imported: {reason}"] == f"{count:,}"
         rows = [
             row.locator("td").all_inner_texts()
             for row in page.locator("#import-status table tbody tr").all()
@@ -131,8 +131,8 @@ def test_a_user_uploads_an_export_sees_the_analysis_confirms_and_watches_it_impo
             [
                 f["name"],
                 f["format"],
-                str(f["records"]),
-                str(f["listens"]),
+                f"{f['records']:,}",
+                f"{f['listens']:,}",
                 f"{f['first'][:10]} \N{EN DASH} {f['last'][:10]}",
             ]
             for f in report["files"]
@@ -148,7 +148,7 @@ def test_a_user_uploads_an_export_sees_the_analysis_confirms_and_watches_it_impo
 
         before = page.evaluate("window.encoreDocument")
         with page.expect_navigation(url=IMPORT_PAGE):
-            page.get_by_role("button", name=f"Import {report['new']} new listens").click()
+            page.get_by_role("button", name=f"Import {report['new']:,} new listens").click()
         landed = page.evaluate("window.encoreDocument")
         assert landed != before  # the confirmation redirected back to this page
         landed_done = page.locator("#import-status h2", has_text="Imported").count() == 1
@@ -161,7 +161,7 @@ def test_a_user_uploads_an_export_sees_the_analysis_confirms_and_watches_it_impo
     imp.refresh_from_db()
     stored = Play.objects.filter(user=alice).count()
     assert imp.status == Import.Status.DONE
-    assert added == f"{stored} ({imp.result['added_counted']} counted)"
+    assert added == f"{stored:,} ({imp.result['added_counted']:,} counted)"
     assert stored == imp.result["added"] == report["new"]
     # Either the bar was on screen, or the job was done before the page first showed it.
     assert saw_progress or landed_done
@@ -238,7 +238,7 @@ def test_the_json_export_downloads_and_reimports_as_nothing_new(
     assert imp.report["already"] == imp.report["listens"] == plays
     assert shown["New"] == "0"
     assert "there is nothing to import" in page_text
-    assert shown["Already in Encore"] == str(plays)
+    assert shown["Already in Encore"] == f"{plays:,}"
     assert Play.objects.filter(user=alice).count() == plays
 
 
@@ -268,6 +268,6 @@ def test_another_users_import_page_is_not_found(
         bobs_list = bobs_page.inner_text("main")
 
     assert response.status == 404
-    assert "Not Found" in text
+    assert "Page not found" in text  # the branded 404, which names nothing of hers
     assert "alices_history" not in text
     assert "alices_history" not in bobs_list

@@ -28,12 +28,19 @@ def test_readyz_reports_every_part(client: Client) -> None:
     assert set(body["parts"]) == {"database", "channel_layer", "broker"}
 
 
-@pytest.mark.parametrize("url", ["/system/"])
-def test_system_page_is_for_staff_only(client: Client, alice: User, url: str) -> None:
-    assert client.get(url).status_code == 302  # anonymous: to the admin sign-in
+def test_system_page_is_for_staff_only(client: Client, alice: User) -> None:
+    for url in ("/system/", reverse("worker-check")):
+        # Anonymous: to the site's sign-in (staff may be anonymous until they sign in).
+        response = client.post(url) if "check" in url else client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={url}"
     client.force_login(alice)
-    assert client.get(url).status_code == 302
-    assert client.post(reverse("worker-check")).status_code == 302
+    # Signed in but not staff: the 403 page, not a sign-in page that could not help.
+    page = client.get("/system/")
+    assert page.status_code == 403
+    assert "Not allowed" in page.text
+    assert 'aria-label="Main"' in page.text
+    assert client.post(reverse("worker-check")).status_code == 403
     assert not JobRun.objects.exists()
 
 

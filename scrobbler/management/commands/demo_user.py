@@ -5,11 +5,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from scrobbler.demo import DEMO_USERNAME
+from scrobbler.demo import DEMO_PASSWORD, DEMO_USERNAME
 from scrobbler.models import User
 
 # Demo mode only: it runs against the simulator, never with real Spotify data.
-DEMO_PASSWORD = "demo"  # noqa: S105
 
 
 class Command(BaseCommand):
