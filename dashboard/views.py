@@ -225,7 +225,7 @@ def _calendar_section(request: HttpRequest, user: User, period: Period) -> dict[
     start, end = calendar_span(period.start, period.end)
     days = daily(user, Period("custom", start, end, period.tz))
     chart = calendar(
-        {day: t.plays for day, t in days.items()}, start=start, end=end, title="Plays per day"
+        {day: t.plays for day, t in days.items()}, start=start, end=end, title="Plays each day"
     )
     return {"chart": chart}
 

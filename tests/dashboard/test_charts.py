@@ -378,7 +378,7 @@ def test_the_legend_names_every_whole_value_once_with_the_level_it_is_drawn_in(
     entries = legend(maximum)
     spans = []
     for entry in entries[1:]:
-        low, _, high = entry.text.replace(",", "").partition("–")
+        low, _, high = entry.text.replace(",", "").partition("\N{EN DASH}")
         spans.append((entry.level, int(low), int(high or low)))
     assert entries[0].text == "0"
     assert spans[0][1] == 1
@@ -510,7 +510,7 @@ def test_a_heatmap_renders_shaded_cells_and_a_row_per_label() -> None:
     )
     legend = re.sub(r"\s+", " ", re.search(r'<p class="chart-legend">(.*?)</p>', html, re.S)[1])
     assert '<span class="chart-swatch chart-level-0"></span>0</span>' in legend
-    assert '<span class="chart-swatch chart-level-4"></span>10–12</span>' in legend
+    assert '<span class="chart-swatch chart-level-4"></span>10\N{EN DASH}12</span>' in legend
     assert '<th scope="col">20:00</th><th scope="col">21:00</th>' in html
     assert table_rows(html) == [("Mon", "0", "3"), ("Tue", "6", "12")]
 
