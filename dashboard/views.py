@@ -77,9 +77,12 @@ def _today(user: User) -> date:
 REMEMBERED_RANGE = "dashboard_range"
 
 
-def _period(request: HttpRequest, user: User, *, default: str = DEFAULT_RANGE) -> RangeControl:
+def _period(
+    request: HttpRequest, user: User, *, default: str = DEFAULT_RANGE, remember: bool = True
+) -> RangeControl:
     """The period the range control asks for, else the one last chosen, else `default`; a bad
-    one falls back to the default, saying why. A good one asked for is remembered."""
+    one falls back to the default, saying why. A good one asked for is remembered, unless not to
+    `remember` (a section: the year in review loads its sections with its own year)."""
     tz, today = _user_zone(user), _today(user)
     # Needed whatever the range: all time starts there, and the year list goes back to it.
     first = first_day(user)
@@ -96,8 +99,8 @@ def _period(request: HttpRequest, user: User, *, default: str = DEFAULT_RANGE) -
         error = str(exc)
         period = period_parse({"range": default}, today=today, tz=tz, first_day=first)
     else:
-        # Written only when it changes: most requests (every section of a page) leave it be.
-        if asked.get("range") and request.session.get(REMEMBERED_RANGE) != params:
+        # Written only when it changes, so that going through pages costs no session writes.
+        if remember and asked.get("range") and request.session.get(REMEMBERED_RANGE) != params:
             request.session[REMEMBERED_RANGE] = params
     first_year = (first or today).year
     return RangeControl(period, list(range(today.year, first_year - 1, -1)), PRESETS, error)
@@ -288,7 +291,7 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
     if build is None:
         raise Http404("No such section")
     user = signed_in_user(request)
-    period = _period(request, user).period
+    period = _period(request, user, remember=False).period
     context = {"period": period, "section": name, **build(request, user, period)}
     return render(request, f"dashboard/sections.html#{name}", context)
 

@@ -139,22 +139,22 @@ def entity_plays_query(user: User, kind: EntityKind, entity_id: int) -> Any:
     plays = Play.objects.for_user(user)
     if kind == EntityKind.TRACK:
         return plays.filter(track_id=entity_id)
+    return plays.filter(track_id__in=_tracks_of(kind, entity_id))
+
+
+def _tracks_of(kind: EntityKind, entity_id: int) -> QuerySet[Track, Any]:
+    # An IN over the tracks, not a join: plays are then found through the (user, track,
+    # ended_at) index, a seek per track, rather than by scanning all the period's plays.
     if kind == EntityKind.ARTIST:
-        return plays.filter(track__trackartist__artist_id=entity_id)
-    return plays.filter(track__album_id=entity_id)
+        return Track.objects.filter(trackartist__artist_id=entity_id).values("pk")
+    return Track.objects.filter(album_id=entity_id).values("pk")
 
 
 def entity_tops(
     user: User, kind: EntityKind, entity_id: int, period: Period, *, limit: int = 20
 ) -> list[TopRow]:
     """An artist's or album's most played tracks in the period."""
-    tracks = Track.objects.filter(
-        **(
-            {"trackartist__artist_id": entity_id}
-            if kind == EntityKind.ARTIST
-            else {"album_id": entity_id}
-        )
-    ).values("pk")
+    tracks = _tracks_of(kind, entity_id)
     if period.key == "all":
         totals_ = EntityTotal.objects.filter(
             user=user, kind=EntityKind.TRACK, entity_id__in=tracks, plays__gt=0

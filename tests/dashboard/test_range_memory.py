@@ -63,6 +63,17 @@ def test_a_range_in_the_url_wins_and_becomes_the_one_remembered(alice: User) -> 
     assert shown(client.get(reverse("habits")).text) == "This year"
 
 
+def test_the_year_in_review_and_its_sections_leave_the_remembered_range_be(alice: User) -> None:
+    client = signed_in(alice)
+    client.get(reverse("when") + "?range=7d")
+    year = timezone.now().year - 1
+
+    client.get(reverse("year-review", args=[year]))
+    client.get(reverse("dashboard-section", args=["totals"]) + f"?range={year}")
+
+    assert shown(client.get(reverse("home")).text) == "7 days"
+
+
 def test_a_bad_range_is_not_remembered(alice: User) -> None:
     client = signed_in(alice)
     client.get(reverse("when") + "?range=7d")
