@@ -376,10 +376,10 @@ def test_the_legend_names_every_whole_value_once_with_the_level_it_is_drawn_in(
     maximum: int,
 ) -> None:
     entries = legend(maximum)
-    spans = []
+    spans: list[tuple[int, int, int]] = []
     for entry in entries[1:]:
-        low, _, high = entry.text.replace(",", "").partition("\N{EN DASH}")
-        spans.append((entry.level, int(low), int(high or low)))
+        first, _, last = entry.text.replace(",", "").partition("\N{EN DASH}")
+        spans.append((entry.level, int(first), int(last or first)))
     assert entries[0].text == "0"
     assert spans[0][1] == 1
     assert spans[-1] == (LEVELS, spans[-1][1], maximum)
@@ -508,7 +508,9 @@ def test_a_heatmap_renders_shaded_cells_and_a_row_per_label() -> None:
     assert re.search(
         r'class="chart-cell chart-level-4"[^>]*><title>Tue 21:00: 12 plays</title>', html
     )
-    legend = re.sub(r"\s+", " ", re.search(r'<p class="chart-legend">(.*?)</p>', html, re.S)[1])
+    found = re.search(r'<p class="chart-legend">(.*?)</p>', html, re.S)
+    assert found is not None
+    legend = re.sub(r"\s+", " ", found[1])
     assert '<span class="chart-swatch chart-level-0"></span>0</span>' in legend
     assert '<span class="chart-swatch chart-level-4"></span>10\N{EN DASH}12</span>' in legend
     assert '<th scope="col">20:00</th><th scope="col">21:00</th>' in html
