@@ -55,7 +55,16 @@ WORDS = np.array([
     "golden", "street", "moon", "radio", "winter", "shadow", "young", "crystal", "dance",
     "highway", "smoke",
 ])  # fmt: skip
-SECTIONS = ("totals", "variety", "activity", "heatmap", "top-tracks", "top-artists", "top-albums")
+SECTIONS = (
+    "totals",
+    "variety",
+    "activity",
+    "heatmap",
+    "calendar",
+    "top-tracks",
+    "top-artists",
+    "top-albums",
+)
 TOP_KINDS = ("tracks", "artists", "albums")
 ZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "Asia/Tokyo", "UTC")
 PLAY_COLUMNS = ("user_id", "track_id", "started_at", "ended_at", "ms_played", "source", "counted", "skipped")  # fmt: skip

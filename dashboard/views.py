@@ -22,10 +22,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import charts
 from dashboard import favourites as favourites_service
-from dashboard.periods import PRESETS, Period, PeriodError, period_parse
+from dashboard.calendar_chart import calendar, calendar_span
+from dashboard.periods import DEFAULT_RANGE, PRESETS, Period, PeriodError, period_parse
 from dashboard.queries import PeriodQuery, RecentQuery, SectionQuery, TopQuery
 from dashboard.stats import history, tops  # whole: views here are named top and on_this_day
-from dashboard.stats.activity import STEPS, WEEKDAYS, activity, busiest_day, heatmap, streaks
+from dashboard.stats.activity import (
+    STEPS,
+    WEEKDAYS,
+    activity,
+    busiest_day,
+    daily,
+    heatmap,
+    streaks,
+)
 from dashboard.stats.entities import (
     entities_visible_to,
     entity_plays_query,
@@ -65,24 +74,45 @@ def _today(user: User) -> date:
     return timezone.now().astimezone(_user_zone(user)).date()
 
 
-def _period(request: HttpRequest, user: User) -> RangeControl:
-    """The period the range control asks for; a bad one falls back to the default, saying why."""
+# The session key of the range last chosen (its query parameters, so "7d" stays the last seven
+# days): a page opened without a range shows it. The session is the user's own.
+REMEMBERED_RANGE = "dashboard_range"
+
+
+def _period(
+    request: HttpRequest, user: User, *, default: str = DEFAULT_RANGE, remember: bool = True
+) -> RangeControl:
+    """The period the range control asks for, else the one last chosen, else `default`; a bad
+    one falls back to the default, saying why. A good one asked for is remembered, unless not to
+    `remember` (a section: the year in review loads its sections with its own year)."""
     tz, today = _user_zone(user), _today(user)
     # Needed whatever the range: all time starts there, and the year list goes back to it.
     first = first_day(user)
     error = ""
+    asked = query_of(request)
+    params = (
+        {key: asked[key] for key in ("range", "from", "to") if asked.get(key)}
+        if asked.get("range")
+        else request.session.get(REMEMBERED_RANGE) or {"range": default}
+    )
     try:
-        period = period_parse(query_of(request), today=today, tz=tz, first_day=first)
+        period = period_parse(params, today=today, tz=tz, first_day=first)
     except PeriodError as exc:
         error = str(exc)
-        period = period_parse({}, today=today, tz=tz, first_day=first)
+        period = period_parse({"range": default}, today=today, tz=tz, first_day=first)
+    else:
+        # Written only when it changes, so that going through pages costs no session writes.
+        if remember and asked.get("range") and request.session.get(REMEMBERED_RANGE) != params:
+            request.session[REMEMBERED_RANGE] = params
     first_year = (first or today).year
     years = list(range(today.year, first_year - 1, -1))
     return RangeControl(period, years, PRESETS, error, first_day=first)
 
 
-def _context(request: HttpRequest, user: User, **extra: Any) -> dict[str, Any]:
-    control = _period(request, user)
+def _context(
+    request: HttpRequest, user: User, *, default: str = DEFAULT_RANGE, **extra: Any
+) -> dict[str, Any]:
+    control = _period(request, user, default=default)
     return {"control": control, "period": control.period, **extra}
 
 
@@ -117,7 +147,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 @query_form(SectionQuery)
 def when(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    context = _context(request, user, sections=("activity", "heatmap", "highlights"))
+    sections = ("calendar", "activity", "heatmap", "highlights")
+    context = _context(request, user, sections=sections)
     context["step"] = query_of(request)["step"]
     return render(
         request,
@@ -195,8 +226,10 @@ def _activity_section(request: HttpRequest, user: User, period: Period) -> dict[
     points = activity(user, period, step)
     chart = charts.bar_chart(
         [(_step_label(start, step), t.plays) for start, t in points],
+        axis_labels=[_step_label(start, step, short=True) for start, _ in points],
         title=f"Plays per {step}",
         value_label="plays",
+        label_header=step.capitalize() + (" starting" if step == "week" else ""),
     )
     return {"step": step, "steps": STEPS, "chart": chart}
 
@@ -208,6 +241,17 @@ def _heatmap_section(request: HttpRequest, user: User, period: Period) -> dict[s
         column_labels=[f"{h:02d}" for h in range(24)],
         title="Plays by weekday and hour",
         value_label="plays",
+        label_header="Weekday",
+        column_title=f"Hour of the day ({period.tz.key} time)",
+    )
+    return {"chart": chart}
+
+
+def _calendar_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
+    start, end = calendar_span(period.start, period.end)
+    days = daily(user, Period("custom", start, end, period.tz))
+    chart = calendar(
+        {day: t.plays for day, t in days.items()}, start=start, end=end, title="Plays each day"
     )
     return {"chart": chart}
 
@@ -229,14 +273,19 @@ def _highlights_section(request: HttpRequest, user: User, period: Period) -> dic
 
 def _sessions_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
     found = sessions(user, period)
-    chart = charts.bar_chart(found.buckets, title="Sessions by length", value_label="sessions")
+    chart = charts.bar_chart(
+        found.buckets, title="Sessions by length", value_label="sessions", label_header="Length"
+    )
     return {"sessions": found, "chart": chart}
 
 
 def _distribution_section(request: HttpRequest, user: User, period: Period) -> dict[str, Any]:
     spread = distribution(user, period)
     chart = charts.bar_chart(
-        spread.track_buckets, title="Tracks by number of plays", value_label="tracks"
+        spread.track_buckets,
+        title="Tracks by number of plays",
+        value_label="tracks",
+        label_header="Plays of a track",
     )
     return {"distribution": spread, "chart": chart}
 
@@ -248,6 +297,7 @@ SECTIONS: dict[str, SectionBuilder] = {
     "variety": _variety_section,
     "activity": _activity_section,
     "heatmap": _heatmap_section,
+    "calendar": _calendar_section,
     **{f"top-{kind}": _top_section(kind) for kind in KINDS},
     "highlights": _highlights_section,
     "sessions": _sessions_section,
@@ -264,17 +314,20 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
     if build is None:
         raise Http404("No such section")
     user = signed_in_user(request)
-    period = _period(request, user).period
+    period = _period(request, user, remember=False).period
     context = {"period": period, "section": name, **build(request, user, period)}
     return render(request, f"dashboard/sections.html#{name}", context)
 
 
-def _step_label(start: date, step: str) -> str:
+def _step_label(start: date, step: str, *, short: bool = False) -> str:
+    """A bucket's name: "Nov 2026", "Nov 11" (a week by its Monday) or with the year for the
+    table and tooltips ("Nov 11, 2026", "Week of Nov 11, 2026")."""
     if step == "month":
-        return f"{start:%Y-%m}"
-    if step == "week":
-        return f"week of {start.isoformat()}"
-    return start.isoformat()
+        return charts.month_label(start)
+    if short:
+        return charts.day_label(start)
+    day = charts.day_label(start, year=True)
+    return f"Week of {day}" if step == "week" else day
 
 
 @require_GET
@@ -310,33 +363,40 @@ ENTITY_MODELS: dict[str, tuple[EntityKind, Any]] = {
 @login_required
 @query_form(PeriodQuery)
 def entity(request: HttpRequest, kind: str, entity_id: int) -> HttpResponse:
-    """A track, artist or album with the user's own history of it; 404 for one that only other
-    users have (see entities_visible_to)."""
+    """A track, artist or album with the user's own history of it in one period (by default all
+    time: the page is its whole story); 404 for one that only other users have (see
+    entities_visible_to)."""
     entity_kind = ENTITY_MODELS[kind][0]
     user = signed_in_user(request)
     thing = get_object_or_404(entities_visible_to(user, entity_kind), pk=entity_id)
-    context = _context(request, user, kind=kind, thing=thing)
+    context = _context(request, user, default="all", kind=kind, thing=thing)
     period = context["period"]
     history = rank_history(user, entity_kind, entity_id, period)
     plays = entity_plays_query(user, entity_kind, entity_id)
+    # All time needs no bounds, and without them SQLite reads a track's latest plays straight
+    # from the (user, track, ended_at) index (bench/dashboard.py: 49 ms, not 77, for a track).
+    if period.key != "all":
+        plays = plays.between(period.since, period.until)
     context.update(
-        total=entity_total(user, entity_kind, entity_id),
+        total=entity_total(user, entity_kind, entity_id, period),
         history=history,
         plays_chart=charts.bar_chart(
-            [(f"{p.month:%Y-%m}", p.plays) for p in history],
+            [(charts.month_label(p.month), p.plays) for p in history],
             title="Plays per month",
             value_label="plays",
+            label_header="Month",
         ),
         rank_chart=charts.line_chart(
-            [(f"{p.month:%Y-%m}", p.rank) for p in history],
+            [(charts.month_label(p.month), p.rank) for p in history],
             title="Rank among your " + kind + "s, per month",
             value_label="rank",
+            label_header="Month",
             invert=True,
         ),
         recent=plays.select_related("track__album")
         .prefetch_related("track__artists")
         .order_by("-ended_at")[:20],
-        tracks=entity_tops(user, entity_kind, entity_id) if kind != "track" else None,
+        tracks=entity_tops(user, entity_kind, entity_id, period) if kind != "track" else None,
     )
     return render(request, "dashboard/entity.html", context)
 

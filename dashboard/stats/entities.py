@@ -1,15 +1,16 @@
-"""One track, artist or album, for its page: which ones a user may open, the user's all-time total
-of it, its plays and rank among its kind in each month of a period, the query of the user's plays
-of it, and an artist's or album's own most played tracks."""
+"""One track, artist or album, for its page: which ones a user may open, the user's total of it in
+a period, its plays and rank among its kind in each month of a period, the query of the user's
+plays of it, and an artist's or album's own most played tracks in a period. All time is read
+from the rollups (EntityTotal); other periods from the plays themselves, one aggregate query."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, Min, Model, OuterRef, Q, QuerySet, Sum
 
 from dashboard.periods import Period
 from dashboard.stats.tops import TopRow, entities_attach
@@ -95,8 +96,42 @@ def rank_history(user: User, kind: EntityKind, entity_id: int, period: Period) -
     return points
 
 
-def entity_total(user: User, kind: EntityKind, entity_id: int) -> EntityTotal | None:
-    return EntityTotal.objects.filter(user=user, kind=kind, entity_id=entity_id).first()
+@dataclass(frozen=True)
+class EntityPeriodTotal:
+    plays: int
+    ms_played: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+# Summed as the rollups sum them (scrobbler.rollups): every listen's time, counted plays' dates.
+_TOTALS = {
+    "listens": Count("pk"),
+    "plays": Count("pk", filter=Q(counted=True)),
+    "skips": Count("pk", filter=Q(skipped=True)),
+    "ms_played": Sum("ms_played"),
+    "first_at": Min("ended_at", filter=Q(counted=True)),
+    "last_at": Max("ended_at", filter=Q(counted=True)),
+}
+
+
+def entity_total(
+    user: User, kind: EntityKind, entity_id: int, period: Period
+) -> EntityPeriodTotal | None:
+    """The user's plays of the entity in the period; None when there are none."""
+    if period.key == "all":
+        found = EntityTotal.objects.filter(user=user, kind=kind, entity_id=entity_id).first()
+        if found is None or not found.listens:
+            return None
+        return EntityPeriodTotal(found.plays, found.ms_played, found.first_at, found.last_at)
+    row = (
+        entity_plays_query(user, kind, entity_id)
+        .between(period.since, period.until)
+        .aggregate(**_TOTALS)
+    )
+    if not row["listens"]:
+        return None
+    return EntityPeriodTotal(row["plays"], row["ms_played"], row["first_at"], row["last_at"])
 
 
 def entity_plays_query(user: User, kind: EntityKind, entity_id: int) -> Any:
@@ -104,26 +139,45 @@ def entity_plays_query(user: User, kind: EntityKind, entity_id: int) -> Any:
     plays = Play.objects.for_user(user)
     if kind == EntityKind.TRACK:
         return plays.filter(track_id=entity_id)
+    return plays.filter(track_id__in=_tracks_of(kind, entity_id))
+
+
+def _tracks_of(kind: EntityKind, entity_id: int) -> QuerySet[Track, Any]:
+    # An IN over the tracks, not a join: plays are then found through the (user, track,
+    # ended_at) index, a seek per track, rather than by scanning all the period's plays.
     if kind == EntityKind.ARTIST:
-        return plays.filter(track__trackartist__artist_id=entity_id)
-    return plays.filter(track__album_id=entity_id)
+        return Track.objects.filter(trackartist__artist_id=entity_id).values("pk")
+    return Track.objects.filter(album_id=entity_id).values("pk")
 
 
-def entity_tops(user: User, kind: EntityKind, entity_id: int, *, limit: int = 20) -> list[TopRow]:
-    """An artist's or album's most played tracks, all time."""
-    tracks = Track.objects.filter(
-        **(
-            {"trackartist__artist_id": entity_id}
-            if kind == EntityKind.ARTIST
-            else {"album_id": entity_id}
+def entity_tops(
+    user: User, kind: EntityKind, entity_id: int, period: Period, *, limit: int = 20
+) -> list[TopRow]:
+    """An artist's or album's most played tracks in the period."""
+    tracks = _tracks_of(kind, entity_id)
+    if period.key == "all":
+        totals_ = EntityTotal.objects.filter(
+            user=user, kind=EntityKind.TRACK, entity_id__in=tracks, plays__gt=0
+        ).order_by("-plays", "-ms_played")[:limit]
+        found: list[tuple[Any, ...]] = [
+            (t.entity_id, t.plays, t.listens, t.skips, t.ms_played, t.first_at, t.last_at)
+            for t in totals_
+        ]
+    else:
+        grouped = (
+            Play.objects.for_user(user)
+            .between(period.since, period.until)
+            .filter(track_id__in=tracks)
+            .values("track_id")
+            .annotate(**_TOTALS)
+            .order_by("-plays", "-ms_played", "track_id")[:limit]
         )
-    ).values("pk")
-    totals_ = EntityTotal.objects.filter(
-        user=user, kind=EntityKind.TRACK, entity_id__in=tracks, plays__gt=0
-    ).order_by("-plays", "-ms_played")[:limit]
+        # Tracks only skipped in the period sort last; they are not "most played".
+        fields = ("track_id", "plays", "listens", "skips", "ms_played", "first_at", "last_at")
+        found = [tuple(g[field] for field in fields) for g in grouped if g["plays"]]
     rows = [
-        TopRow(t.entity_id, i + 1, t.plays, t.listens, t.skips, t.ms_played, t.first_at, t.last_at)
-        for i, t in enumerate(totals_)
+        TopRow(entity, i + 1, plays, listens, skips, ms, first_at, last_at)
+        for i, (entity, plays, listens, skips, ms, first_at, last_at) in enumerate(found)
     ]
     entities_attach(EntityKind.TRACK, rows)
     return rows

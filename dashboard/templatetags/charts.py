@@ -1,5 +1,5 @@
-"""`{% bar_chart chart %}`, `{% line_chart chart %}` and `{% heatmap chart %}`: a chart built by
-`dashboard.charts` as a <figure> holding the SVG drawing, its title and summary for screen
+"""`{% bar_chart chart %}`, `{% line_chart chart %}`, `{% heatmap chart %}` and `{% calendar chart %}`:
+a chart built by `dashboard.charts` (or `dashboard.calendar_chart`) as a <figure> holding the SVG drawing, its title and summary for screen
 readers, and the same numbers as a table. That frame is one template,
 `dashboard/charts/frame.html`; each chart's template extends it with its drawing.
 
@@ -17,6 +17,7 @@ from django import template
 from django.template.context import Context
 from django.utils.text import slugify
 
+from dashboard.calendar_chart import Calendar
 from dashboard.charts import BarChart, Heatmap, LineChart
 
 register = template.Library()
@@ -36,6 +37,11 @@ def line_chart_tag(context: Context, chart: LineChart, id: str = "") -> dict[str
 
 @register.inclusion_tag("dashboard/charts/heatmap.html", takes_context=True, name="heatmap")
 def heatmap_tag(context: Context, chart: Heatmap, id: str = "") -> dict[str, object]:
+    return {"chart": chart, "id": id or _unique_id(context, chart.title)}
+
+
+@register.inclusion_tag("dashboard/charts/calendar.html", takes_context=True, name="calendar")
+def calendar_tag(context: Context, chart: Calendar, id: str = "") -> dict[str, object]:
     return {"chart": chart, "id": id or _unique_id(context, chart.title)}
 
 

@@ -423,6 +423,11 @@ def test_the_dashboard_shows_the_users_own_plays_in_every_range_and_theme(
         tour.theme_pick("dark")
         tour.look("overview", "custom")
         assert page.locator(".chart svg text").count() > 20  # their colours were checked
+        # The range chosen is remembered by the other pages, until another is chosen.
+        tour.nav("Habits", "/habits/")
+        tour.range_shown("", *custom)
+        tour.preset("30 days")
+        tour.range_shown("30 days", today - dt.timedelta(days=29), today)
         # Every page, in the dark theme and then in the light one.
         visit_every_page(tour, today, first)
         tour.theme_pick("light")
@@ -472,7 +477,7 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
         assert tour.top_rows("#top-table") == ranking(plays, KEYS[kind])
         tour.look(f"top-{kind}", "all")
 
-    # An album, an artist and a track, reached through the tables.
+    # An album, an artist and a track, reached through the tables: all time, as the tops were.
     top_album = ranking(plays, of_albums)[0]
     page.locator("#top-table tbody tr").first.locator("a").click()
     page.wait_for_url(re.compile(r"/albums/\d+/$"))
@@ -482,7 +487,7 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     assert tour.stats("plays") == {"plays": f"{top_album[2]:,}"}
     shown = page.locator("main ol li").all_inner_texts()
     assert shown == [f"{name}: {n_plays(n)}" for _, name, n in ranking(album_plays, of_tracks)[:20]]
-    tour.look("album", "30d")
+    tour.look("album", "all")
     page.go_back()
     page.locator("nav.tabs").get_by_role("link", name="Artists").click()
     page.wait_for_url(f"{tour.base}/top/artists/?range=all&order=plays")
@@ -492,7 +497,7 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     tour.settle()
     assert page.inner_text("h1") == top_artist[1]
     assert tour.stats("plays") == {"plays": f"{top_artist[2]:,}"}
-    tour.look("artist", "30d")
+    tour.look("artist", "all")
     page.locator("main ol li a").first.click()
     page.wait_for_url(re.compile(r"/tracks/\d+/$"))
     tour.settle()
@@ -502,13 +507,10 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     latest = sorted(track_plays, key=lambda p: p.ended_at, reverse=True)[:20]
     shown_times = page.locator("table.plays tbody time").all_inner_texts()
     assert shown_times == [f"{p.ended_at.astimezone(ZONE):%Y-%m-%d %H:%M}" for p in latest]
-    tour.look("track", "30d")
+    tour.look("track", "all")
 
-    # When and habits, all time and the last 30 days.
+    # When (all time, still remembered from the tops) and habits (the last 30 days, chosen here).
     tour.nav("When", "/when/")
-    tour.range_shown("30 days", *month)
-    tour.look("when", "30d")
-    tour.preset("All time")
     tour.range_shown("All time", first, today)
     days = played_days(plays)
     busiest = min(days, key=lambda d: (-days[d], d))
@@ -518,6 +520,9 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     }
     assert tour.stats("longest-streak")["longest-streak"].split()[0] == str(longest_run(days))
     tour.look("when", "all")
+    tour.preset("30 days")
+    tour.range_shown("30 days", *month)
+    tour.look("when", "30d")
 
     tour.nav("Habits", "/habits/")
     tour.range_shown("30 days", *month)
