@@ -31,7 +31,10 @@ def demo_link() -> bool:
 def fetch_metadata() -> int:
     from scrobbler import metadata
 
-    return metadata.metadata_fetch_missing().fetched
+    fetched = metadata.metadata_fetch_missing().fetched
+    if fetched:  # new image_urls: their pictures need not wait for the next beat
+        fetch_pictures.delay()
+    return fetched
 
 
 PLAYLIST_SCANS_PER_RUN = 10
@@ -67,3 +70,12 @@ def rollups_housekeeping() -> int:
 
     jobruns.poll_minutes_prune()
     return rollups.rollups_refresh_stale()
+
+
+@shared_task(name="scrobbler.fetch_pictures", ignore_result=True)
+def fetch_pictures() -> int:
+    """Download a few missing album and artist pictures (every PICTURES_INTERVAL_SECONDS, and
+    after a metadata run that found some)."""
+    from scrobbler import pictures
+
+    return pictures.pictures_fetch_missing().stored
