@@ -21,6 +21,7 @@ from pytest_django import Settings
 from scrobbler import metadata, pictures, polling
 from scrobbler.models import Album, Artist, PollMode, User
 from tests.factories import AlbumFactory, ArtistFactory
+from tests.playback.test_covers import png_claiming
 from tests.scrobbler.spotify_helpers import sim_linked_account
 from tests.spotify_sim.conftest import Sim
 
@@ -45,6 +46,10 @@ class ImageHost(BaseHTTPRequestHandler):
             self._send(200, png())
         elif path == "/other.png":
             self._send(200, png(64, 64))
+        elif path == "/bomb":  # a small file claiming 60,000 x 60,000 pixels
+            self._send(200, png_claiming(60_000, 60_000))
+        elif path == "/truncated":
+            self._send(200, png()[:200])
         elif path == "/not-an-image":
             self._send(200, b"<html>hello</html>", "text/html")
         elif path == "/huge-declared":
@@ -191,6 +196,8 @@ def test_a_disallowed_host_is_never_fetched_and_never_retried(
         ("/huge-declared", "more than PICTURES_MAX_KB"),
         ("/huge-undeclared", "more than PICTURES_MAX_KB"),
         ("/not-an-image", "not a usable image"),
+        ("/bomb", "not a usable image"),
+        ("/truncated", "not a usable image"),
         ("/missing", "HTTP 404"),
         ("/redirect", "HTTP 302"),  # redirects are not followed (they could lead anywhere)
     ],
