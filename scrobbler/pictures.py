@@ -24,12 +24,14 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from ops.images import image_resize, write_atomically
 from scrobbler.models import Album, Artist
+from scrobbler.tasks import fetch_pictures as fetch_pictures_task
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,12 @@ def pictures_fetch_missing() -> PicturesRun:
         return _run()
     finally:
         cache.delete(LOCK_KEY)
+
+
+def pictures_fetch_queue() -> None:
+    """Have a worker fetch missing pictures once the current transaction commits (after a
+    metadata run found new image_urls, say), rather than at the next beat."""
+    transaction.on_commit(fetch_pictures_task.delay)
 
 
 def _pending() -> list[tuple[type[Artist] | type[Album], int, str]]:

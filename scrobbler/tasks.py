@@ -29,11 +29,11 @@ def demo_link() -> bool:
 
 @shared_task(name="scrobbler.fetch_metadata", ignore_result=True)
 def fetch_metadata() -> int:
-    from scrobbler import metadata
+    from scrobbler import metadata, pictures
 
     fetched = metadata.metadata_fetch_missing().fetched
     if fetched:  # new image_urls: their pictures need not wait for the next beat
-        fetch_pictures.delay()
+        pictures.pictures_fetch_queue()
     return fetched
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -309,3 +310,16 @@ def test_pictures_need_sign_in(client: Client, host: str) -> None:
 def test_unknown_pictures_are_404(client: Client, alice: User, path: str) -> None:
     client.force_login(alice)
     assert client.get(path).status_code == 404
+
+
+def test_a_metadata_run_that_found_something_queues_a_pictures_run(
+    alice: User, spotify: Sim, django_capture_on_commit_callbacks: Any
+) -> None:
+    from scrobbler import tasks
+
+    account = sim_linked_account(alice, spotify, "alice-sp", poll_mode=PollMode.HISTORY)
+    polling.poll_accounts([account.pk], force=True)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert tasks.fetch_metadata() > 0
+    assert len(queued) == 1  # Celery is eager in tests: the pictures run has happened
+    assert Album.objects.exclude(picture_key="").exists()
