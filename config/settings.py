@@ -90,6 +90,26 @@ SPOTIFY_POLL_LOG_DIR = env.str("SPOTIFY_POLL_LOG_DIR", default="")
 # Missing artist images, album covers and release dates: how many to fetch per run, how often.
 METADATA_BATCH_SIZE = env.int("METADATA_BATCH_SIZE", default=20)
 METADATA_INTERVAL_SECONDS = env.float("METADATA_INTERVAL_SECONDS", default=60.0)
+# Album and artist pictures (image_url) are downloaded, resized and stored here, a few per run,
+# and served by Encore itself: the browser never asks a third party (scrobbler.pictures).
+PICTURES_DIR = Path(env.str("PICTURES_DIR", default=str(DATA_DIR / "pictures")))
+PICTURES_INTERVAL_SECONDS = env.float("PICTURES_INTERVAL_SECONDS", default=60.0)
+PICTURES_BATCH_SIZE = env.int("PICTURES_BATCH_SIZE", default=20)
+PICTURES_TIMEOUT_SECONDS = env.float("PICTURES_TIMEOUT_SECONDS", default=10.0)
+PICTURES_MAX_KB = env.int("PICTURES_MAX_KB", default=4096)
+# A picture that failed this often is not tried again (the waits between tries double).
+PICTURES_MAX_ATTEMPTS = env.int("PICTURES_MAX_ATTEMPTS", default=5)
+# The only hosts pictures are fetched from (https), besides SPOTIFY_API_BASE_URL's own host (the
+# simulator in demo mode): a hostile image_url cannot make the worker fetch internal URLs.
+PICTURES_ALLOWED_HOSTS = env.list(
+    "PICTURES_ALLOWED_HOSTS",
+    default=[
+        "i.scdn.co",
+        "mosaic.scdn.co",
+        "image-cdn-ak.spotifycdn.com",
+        "image-cdn-fa.spotifycdn.com",
+    ],
+)
 
 # --- Imports -------------------------------------------------------------------------------
 # Uploads wait here between analysis and import (web and workers must share it when scaled out).
@@ -318,6 +338,7 @@ def _every(seconds: float, task: str) -> dict[str, object]:
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "poll-spotify": _every(POLL_TICK_SECONDS, "scrobbler.poll_due"),
     "fetch-metadata": _every(METADATA_INTERVAL_SECONDS, "scrobbler.fetch_metadata"),
+    "fetch-pictures": _every(PICTURES_INTERVAL_SECONDS, "scrobbler.fetch_pictures"),
     "scan-playlists": _every(PLAYLIST_SCAN_SECONDS, "scrobbler.scan_playlists"),
     # Dashboard rollups a crash left stale, or changed by another user's merged tracks; polling's
     # JobRuns older than JOB_RUN_POLLS_DAYS.

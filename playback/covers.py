@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.urls import reverse
 from mutagen.flac import FLAC
-from PIL import Image, ImageOps
 
+from ops.images import image_resize, write_atomically
 from playback.models import LibraryFile
 
 log = logging.getLogger(__name__)
@@ -22,10 +20,6 @@ log = logging.getLogger(__name__)
 COVER_SIZES = (64, 160, 300, 600)
 COVER_ALBUM_SIZE = 300  # the size albums' image_url points at
 COVER_KEY = re.compile(r"[0-9a-f]{40}")
-COVER_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
-COVER_MAX_PIXELS = 40_000_000
-# Pillow refuses bigger images (decompression bombs) itself; a cover never needs more.
-Image.MAX_IMAGE_PIXELS = COVER_MAX_PIXELS
 
 
 def picture_key(picture: bytes) -> str:
@@ -54,9 +48,9 @@ def cover_jpeg(*, cover_key: str, size: int) -> bytes | None:
     except FileNotFoundError:
         pass
     picture = next(filter(None, (cover_picture(rel, cover_key) for rel in paths)), None)
-    jpeg = _cover_resize(picture, size) if picture is not None else None
-    if jpeg is not None:
-        _write_atomically(cached, jpeg)
+    jpeg = image_resize(picture, size) if picture is not None else None
+    if jpeg is not None and not write_atomically(cached, jpeg):
+        log.warning("cover cache not written: serving uncached")
     return jpeg
 
 
@@ -74,40 +68,3 @@ def cover_picture(rel: bytes, cover_key: str) -> bytes | None:
         log.info("cover %s: %r not read (%s)", cover_key, rel, exc)
         return None
     return next((p.data for p in audio.pictures if picture_key(p.data) == cover_key), None)
-
-
-def _cover_resize(picture: bytes, size: int) -> bytes | None:
-    try:
-        with Image.open(io.BytesIO(picture), formats=COVER_FORMATS) as opened:
-            # Pillow only warns below twice MAX_IMAGE_PIXELS; nothing that big is decoded here.
-            if opened.width * opened.height > COVER_MAX_PIXELS:
-                raise ValueError(f"{opened.width}x{opened.height} pixels")
-            opened.draft("RGB", (size, size))  # JPEG: decode at a fraction of the size
-            image = ImageOps.exif_transpose(opened)
-            image.thumbnail((size, size), Image.Resampling.LANCZOS)  # never enlarges
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                rgba = image.convert("RGBA")
-                image = Image.new("RGB", rgba.size, "white")
-                image.paste(rgba, mask=rgba.getchannel("A"))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-    except Exception as exc:  # hostile or broken images raise all sorts; never a 500
-        log.warning("cover image refused: %s: %s", type(exc).__name__, exc)
-        return None
-    return out.getvalue()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the whole file or none (several workers may cut the same cover at once)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
-    except OSError as exc:
-        log.warning("cover cache not written (%s): serving uncached", exc)

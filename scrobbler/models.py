@@ -30,7 +30,35 @@ class User(AbstractUser):
     )
 
 
-class Artist(models.Model):
+class Pictured(models.Model):
+    """A downloaded copy of `image_url` (scrobbler.pictures): stored under PICTURES_DIR by
+    `picture_key`, so pages never send the browser to a third party."""
+
+    # Database defaults: the catalog is written with raw upserts too (scrobbler.sql).
+    picture_key = models.CharField(
+        max_length=40,
+        blank=True,
+        db_default="",
+        help_text="SHA-1 of the downloaded image_url; empty: none yet",
+    )
+    picture_attempts = models.PositiveSmallIntegerField(
+        db_default=0, help_text="Failed downloads of image_url so far"
+    )
+    picture_retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="No new download attempt before this"
+    )
+
+    class Meta:
+        abstract = True
+        # The pictures worker's look-up of what is still missing (few rows once caught up).
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(picture_key=""), name="%(class)s_picture_missing"
+            )
+        ]
+
+
+class Artist(Pictured):
     uri = models.CharField(
         max_length=100, unique=True, help_text="spotify:artist:… or local:<sha1>"
     )
@@ -44,7 +72,7 @@ class Artist(models.Model):
         return self.name
 
 
-class Album(models.Model):
+class Album(Pictured):
     uri = models.CharField(max_length=100, unique=True, help_text="spotify:album:… or local:<sha1>")
     name = models.CharField(max_length=500)
     artists = models.ManyToManyField(Artist, related_name="albums", blank=True)

@@ -29,9 +29,12 @@ def demo_link() -> bool:
 
 @shared_task(name="scrobbler.fetch_metadata", ignore_result=True)
 def fetch_metadata() -> int:
-    from scrobbler import metadata
+    from scrobbler import metadata, pictures
 
-    return metadata.metadata_fetch_missing().fetched
+    fetched = metadata.metadata_fetch_missing().fetched
+    if fetched:  # new image_urls: their pictures need not wait for the next beat
+        pictures.pictures_fetch_queue()
+    return fetched
 
 
 PLAYLIST_SCANS_PER_RUN = 10
@@ -67,3 +70,12 @@ def rollups_housekeeping() -> int:
 
     jobruns.poll_minutes_prune()
     return rollups.rollups_refresh_stale()
+
+
+@shared_task(name="scrobbler.fetch_pictures", ignore_result=True)
+def fetch_pictures() -> int:
+    """Download a few missing album and artist pictures (every PICTURES_INTERVAL_SECONDS, and
+    after a metadata run that found some)."""
+    from scrobbler import pictures
+
+    return pictures.pictures_fetch_missing().stored

@@ -75,6 +75,9 @@ def stable_unit(*parts: object) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Image:
+    """``url`` is relative to the simulator's root (``images/<kind>/<id>/<size>.jpg``, served by
+    spotify_sim.images); render.images_json makes it absolute."""
+
     url: str
     width: int
     height: int
@@ -94,8 +97,7 @@ class Artist:
 
     @property
     def images(self) -> tuple[Image, ...]:
-        key = stable_hex("artist-image", self.id)
-        return _images("ab6761610000e5eb", "ab6761610000517", "ab6761610000f178", key)
+        return _images("artist", self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +119,7 @@ class Album:
 
     @property
     def images(self) -> tuple[Image, ...]:
-        key = stable_hex("album-image", self.id)
-        return _images("ab67616d0000b273", "ab67616d00001e02", "ab67616d00004851", key)
+        return _images("album", self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +169,7 @@ class Show:
 
     @property
     def images(self) -> tuple[Image, ...]:
-        key = stable_hex("show-image", self.id)
-        return _images("ab6765630000ba8a", "ab67656300005f1f", "ab6765630000f68d", key)
+        return _images("show", self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +209,7 @@ class Playlist:
 
     @property
     def images(self) -> tuple[Image, ...]:
-        key = stable_hex("playlist-image", self.id)
-        return (Image(f"https://mosaic.scdn.co/640/{key}", 640, 640),)
+        return (Image(f"images/playlist/{self.id}/640.jpg", 640, 640),)
 
 
 @dataclass(frozen=True)
@@ -238,12 +237,12 @@ class Catalog:
         return None
 
 
-def _images(big: str, medium: str, small: str, key: str) -> tuple[Image, ...]:
-    return (
-        Image(f"https://i.scdn.co/image/{big}{key}", 640, 640),
-        Image(f"https://i.scdn.co/image/{medium}{key}", 300, 300),
-        Image(f"https://i.scdn.co/image/{small}{key}", 64, 64),
-    )
+IMAGE_KINDS = ("artist", "album", "show", "playlist")
+IMAGE_SIZES = (640, 300, 64)
+
+
+def _images(kind: str, ident: str) -> tuple[Image, ...]:
+    return tuple(Image(f"images/{kind}/{ident}/{size}.jpg", size, size) for size in IMAGE_SIZES)
 
 
 def _title(rng: random.Random) -> str:

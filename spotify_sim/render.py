@@ -31,8 +31,13 @@ JSON = dict[str, Any]
 OPEN = "https://open.spotify.com"
 
 
-def images_json(images: Sequence[Image]) -> list[JSON]:
-    return [{"url": image.url, "height": image.height, "width": image.width} for image in images]
+def images_json(images: Sequence[Image], api: str) -> list[JSON]:
+    """The simulator serves its own images (spotify_sim.images), beside ``api``."""
+    root = api.removesuffix("/v1")
+    return [
+        {"url": f"{root}/{image.url}", "height": image.height, "width": image.width}
+        for image in images
+    ]
 
 
 def paging_json(
@@ -66,7 +71,7 @@ def simplified_artist_json(artist: Artist, api: str) -> JSON:
 
 
 def artist_json(artist: Artist, api: str) -> JSON:
-    return {**simplified_artist_json(artist, api), "images": images_json(artist.images)}
+    return {**simplified_artist_json(artist, api), "images": images_json(artist.images, api)}
 
 
 def simplified_album_json(catalog: Catalog, album: Album, api: str) -> JSON:
@@ -77,7 +82,7 @@ def simplified_album_json(catalog: Catalog, album: Album, api: str) -> JSON:
         "external_urls": {"spotify": f"{OPEN}/album/{album.id}"},
         "href": f"{api}/albums/{album.id}",
         "id": album.id,
-        "images": images_json(album.images),
+        "images": images_json(album.images, api),
         "name": album.name,
         "release_date": album.release_date,
         "release_date_precision": album.release_date_precision,
@@ -191,7 +196,7 @@ def simplified_show_json(show: Show, api: str) -> JSON:
         "external_urls": {"spotify": f"{OPEN}/show/{show.id}"},
         "href": f"{api}/shows/{show.id}",
         "id": show.id,
-        "images": images_json(show.images),
+        "images": images_json(show.images, api),
         "is_externally_hosted": False,
         "languages": ["en"],
         "media_type": "audio",
@@ -214,7 +219,7 @@ def episode_json(catalog: Catalog, episode: Episode, api: str) -> JSON:
         "external_urls": {"spotify": f"{OPEN}/episode/{episode.id}"},
         "href": f"{api}/episodes/{episode.id}",
         "id": episode.id,
-        "images": images_json(show.images),
+        "images": images_json(show.images, api),
         "is_externally_hosted": False,
         "is_playable": True,
         "languages": ["en"],
@@ -273,7 +278,7 @@ def simplified_playlist_json(playlist: Playlist, owner_id: str, owner_name: str,
         "external_urls": {"spotify": f"{OPEN}/playlist/{playlist.id}"},
         "href": f"{api}/playlists/{playlist.id}",
         "id": playlist.id,
-        "images": images_json(playlist.images),
+        "images": images_json(playlist.images, api),
         "name": playlist.name,
         "owner": user_ref_json(owner_id, api, owner_name),
         "public": playlist.public,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from spotify_sim import accounts_views, api_views, control_views
+from spotify_sim import accounts_views, api_views, control_views, images
 
 app_name = "spotify_sim"
 
 urlpatterns = [
     path("", control_views.index, name="root"),
+    path("images/<str:kind>/<str:ident>/<int:size>.jpg", images.image, name="image"),
     path("accounts/authorize", accounts_views.authorize, name="authorize"),
     path("accounts/api/token", accounts_views.token, name="token"),
     # Spotify accepts a trailing slash (spotipy asks for "me/").

@@ -16,6 +16,7 @@ from tests.test_startup import GOOD_KEY, clean_env
 PERIODS = {
     "poll-spotify": "POLL_TICK_SECONDS",
     "fetch-metadata": "METADATA_INTERVAL_SECONDS",
+    "fetch-pictures": "PICTURES_INTERVAL_SECONDS",
     "scan-playlists": "PLAYLIST_SCAN_SECONDS",
     "rollups-housekeeping": "ROLLUPS_HOUSEKEEPING_SECONDS",
     "imports-housekeeping": "IMPORTS_HOUSEKEEPING_SECONDS",

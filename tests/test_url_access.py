@@ -47,7 +47,10 @@ PUBLIC_NAMESPACES = {"spotify_sim"}
 # answers a bearer METRICS_TOKEN, and 404 to everyone else.
 STAFF = {"system-status", "worker-check", "metrics"}
 # The victim may get 404 from these with the values below, for a reason that is not access.
-OWNER_MAY_404 = {"library-cover": "this test's library has no cover images"}
+OWNER_MAY_404 = {
+    "library-cover": "this test's library has no cover images",
+    "picture": "this test stores no pictures",
+}
 MARKERS = ("victim", "Secret phone", "secret-export")
 
 
@@ -98,6 +101,8 @@ def params(fx: Fixture, route: Route) -> dict[str, str]:
         "name": "totals",
         "year": str(timezone.now().year),
         "cover_key": "0" * 40,
+        "key": "0" * 40,
+        "ident": "4uLU6hMCjMI75M1A2tKUQC",
         "size": "64",
         "action": "pause",
         "public_id": str(fx.imp.public_id),

@@ -337,7 +337,7 @@ class Tour:
         return [
             (
                 int(row.locator("td").nth(0).inner_text()),
-                row.locator("td").nth(1).inner_text(),
+                row.locator("td").nth(1).locator("a").first.inner_text(),  # not its album
                 int(row.locator("[data-plays]").get_attribute("data-plays")),
             )
             for row in rows.all()
@@ -479,7 +479,7 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
 
     # An album, an artist and a track, reached through the tables: all time, as the tops were.
     top_album = ranking(plays, of_albums)[0]
-    page.locator("#top-table tbody tr").first.locator("a").click()
+    page.locator("#top-table tbody tr").first.locator("a").first.click()
     page.wait_for_url(re.compile(r"/albums/\d+/$"))
     tour.settle()
     album_plays = [p for p in plays if p.track.album and p.track.album.name == top_album[1]]
@@ -492,7 +492,7 @@ def visit_every_page(tour: Tour, today: dt.date, first: dt.date) -> None:
     page.locator("nav.tabs").get_by_role("link", name="Artists").click()
     page.wait_for_url(f"{tour.base}/top/artists/?range=all&order=plays")
     top_artist = ranking(plays, of_artists)[0]
-    page.locator("#top-table tbody tr").first.locator("a").click()
+    page.locator("#top-table tbody tr").first.locator("a").first.click()
     page.wait_for_url(re.compile(r"/artists/\d+/$"))
     tour.settle()
     assert page.inner_text("h1") == top_artist[1]
