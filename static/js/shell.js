@@ -106,4 +106,16 @@
 
   // Back and forward: htmx restores #page (and, from its cache, the scroll position).
   document.addEventListener("htmx:historyRestore", focusContent);
+
+  // On phones tables scroll sideways inside their cards (CSS); one that does must be reachable by
+  // keyboard to be scrolled, so it joins the tab order (and only then).
+  function focusableScrollers(root) {
+    for (const table of (root.querySelectorAll ? root : document).querySelectorAll("main table")) {
+      if (table.scrollWidth > table.clientWidth + 1) table.tabIndex = 0;
+      else table.removeAttribute("tabindex");
+    }
+  }
+  document.addEventListener("htmx:load", (event) => focusableScrollers(event.target));
+  window.addEventListener("resize", () => focusableScrollers(document));
+  focusableScrollers(document);
 })();

@@ -250,7 +250,12 @@ def test_on_a_phone_the_menu_folds_and_the_player_bar_fits(
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/#main")
-        assert box(page, "main")["y"] <= 1  # scrolled to the content, past the header
+        # Scrolled to the content, past the header (as far as a short page can scroll).
+        assert page.evaluate(
+            "Math.abs(document.querySelector('main').getBoundingClientRect().top) <= 1"
+            " || scrollY + innerHeight >= document.documentElement.scrollHeight - 1"
+        )
+        assert page.evaluate("scrollY") > 0
         # The page has an icon.
         icon = page.get_attribute("link[rel=icon]", "href")
         assert page.request.get(f"{base}{icon}").headers["content-type"] == "image/svg+xml"

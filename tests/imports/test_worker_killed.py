@@ -75,7 +75,7 @@ def test_an_import_whose_worker_is_killed_ends_exactly_as_an_uninterrupted_one(
         with celery_worker(env, tmp_path / "worker-1.log") as worker:
             _wait("the analysis", lambda: Import.objects.get(pk=imp.pk).status == "ready")
             page = client.get(f"/imports/{imp.public_id}/")
-            assert f"Import {whole.report['new']} new listens" in page.text
+            assert f"Import {whole.report['new']:,} new listens" in page.text
             client.post(
                 f"/imports/{imp.public_id}/confirm",
                 data={"csrfmiddlewaretoken": csrf_token(client)},
