@@ -280,6 +280,10 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "control_folder": str(CELERY_BROKER_DIR / "control"),
+        # The worker looks for new files this often. kombu's default (1 s) is longer than the
+        # per-second poll's expiry (0.9 s): in an unlucky phase every poll arrived expired and
+        # was discarded, and no plays were recorded.
+        "polling_interval": 0.1,
     }
     for folder in ("queue", "control"):
         (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
