@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dashboard.charts import (
+    BASELINE_SHIFT,
     CHAR_WIDTH,
     FONT_SIZE,
     LABEL_GAP,
@@ -31,6 +32,7 @@ from dashboard.charts import (
     format_number,
     legend,
 )
+from ops.formatting import counted_format
 
 MIN_DAYS = 28
 MAX_DAYS = 371  # 53 weeks: a year, whichever weekday it starts on
@@ -79,19 +81,15 @@ def calendar(
     start: date,
     end: date,
     title: str,
-    unit: tuple[str, str] = ("play", "plays"),
 ) -> Calendar:
     """A cell for every day from `start` to `end`, shaded by `plays[day]` (days missing from it
-    have none); `unit` is the singular and plural of what is counted ("1 play", "42 plays")."""
+    have none)."""
     first_monday = start - timedelta(days=start.weekday())
     weeks = (end - first_monday).days // 7 + 1
     column = WIDTH / weeks
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     values = {day: plays.get(day, 0) for day in days}
     maximum = max(values.values(), default=0)
-
-    def amount(value: int) -> str:
-        return f"{format_number(value)} {unit[0] if value == 1 else unit[1]}"
 
     cells = tuple(
         cell(
@@ -103,7 +101,7 @@ def calendar(
             maximum=maximum,
             row_label=day_label(day, year=True),
             column_label="",
-            tooltip=f"{day_label(day, year=True)}: {amount(values[day])}",
+            tooltip=f"{day_label(day, year=True)}: {counted_format(values[day], 'play')}",
         )
         for day in days
     )
@@ -115,12 +113,12 @@ def calendar(
         played = sum(1 for value in values.values() if value)
         summary = (
             f"From {day_label(start, year=True)} to {day_label(end, year=True)}. "
-            f"{played} of {len(days)} days with {unit[1]}. "
-            f"Busiest: {day_label(busiest, year=True)}, {amount(values[busiest])}."
+            f"{played} of {len(days)} days with plays. "
+            f"Busiest: {day_label(busiest, year=True)}, {counted_format(values[busiest], 'play')}."
         )
     return Calendar(
         title=title,
-        value_label=unit[1],
+        value_label="plays",
         label_header="Day",
         start=start,
         end=end,
@@ -129,7 +127,7 @@ def calendar(
         cells=cells,
         row_labels=tuple(
             AxisLabel(
-                -LABEL_GAP, round(MONTH_BAND + (row + 0.5) * ROW_HEIGHT + FONT_SIZE * 0.35, 2), text
+                -LABEL_GAP, round(MONTH_BAND + (row + 0.5) * ROW_HEIGHT + BASELINE_SHIFT, 2), text
             )
             for row, text in ROW_LABELS.items()
         ),

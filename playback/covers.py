@@ -49,8 +49,8 @@ def cover_jpeg(*, cover_key: str, size: int) -> bytes | None:
         pass
     picture = next(filter(None, (cover_picture(rel, cover_key) for rel in paths)), None)
     jpeg = image_resize(picture, size) if picture is not None else None
-    if jpeg is not None and not write_atomically(cached, jpeg):
-        log.warning("cover cache not written: serving uncached")
+    if jpeg is not None:
+        write_atomically(cached, jpeg)  # if it cannot be (logged there), served uncached
     return jpeg
 
 

@@ -99,10 +99,8 @@
     focusContent();
   });
 
-  // The server could not be reached (or the request failed on the way): let the browser try.
-  document.addEventListener("htmx:sendError", (event) => {
-    if (event.detail.boosted) window.location.assign(event.detail.pathInfo.finalRequestPath);
-  });
+  // A boosted request that fails on the way (no network, too slow) is loaded in full by
+  // static/js/htmx-errors.js, with every other failed htmx request.
 
   // Back and forward: htmx restores #page (and, from its cache, the scroll position).
   document.addEventListener("htmx:historyRestore", focusContent);

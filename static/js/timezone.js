@@ -1,6 +1,7 @@
 // Sign-up fills in the browser's time zone. Account settings: while the saved time zone is still
-// UTC, offer the browser's own zone with one click (the page marks the offer with data-tz-suggest only in that case). Runs again on
-// regions HTMX swaps in. Without JavaScript the select works as it is.
+// UTC, offer the browser's own zone with one click (the page marks the offer with data-tz-suggest
+// only in that case). Runs again on regions HTMX swaps in. Without JavaScript the select works as
+// it is.
 (() => {
   const browserZone = (() => {
     try {
