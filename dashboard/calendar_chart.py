@@ -38,6 +38,9 @@ MIN_DAYS = 28
 MAX_DAYS = 371  # 53 weeks: a year, whichever weekday it starts on
 SHOWN_DAYS = 365
 ROW_HEIGHT = 15.0
+# A week's column at most this wide (pixels): cells stay near square on a wide screen, rather than
+# bars as wide as a short range allows.
+MAX_COLUMN = 18.0
 MONTH_BAND = 18.0  # above the grid, for month labels
 ROW_LABELS = {0: "Mon", 2: "Wed", 4: "Fri"}
 EMPTY_HEIGHT = 60.0
@@ -54,6 +57,7 @@ class Calendar:
     end: date
     width: float
     height: float
+    max_width: float  # pixels
     cells: tuple[Cell, ...]
     row_labels: tuple[AxisLabel, ...]
     month_labels: tuple[AxisLabel, ...]
@@ -124,6 +128,7 @@ def calendar(
         end=end,
         width=WIDTH,
         height=EMPTY_HEIGHT if empty else MONTH_BAND + 7 * ROW_HEIGHT,
+        max_width=weeks * MAX_COLUMN,
         cells=cells,
         row_labels=tuple(
             AxisLabel(

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.calendar_chart import MONTH_BAND, ROW_HEIGHT, calendar, calendar_span
+from dashboard.calendar_chart import MAX_COLUMN, MONTH_BAND, ROW_HEIGHT, calendar, calendar_span
 from scrobbler.models import Play, User
 from scrobbler.rollups import rollups_mark, rollups_refresh
 from tests.factories import TrackFactory
@@ -111,3 +111,10 @@ def test_a_play_just_after_local_midnight_counts_on_the_local_day(
     assert "<title>Mar 2, 2026: 1 play</title>" in page
     assert "<title>Mar 1, 2026: 0 plays</title>" in page
     assert '<th scope="row">Mar 2, 2026</th><td>1</td>' in page
+
+
+def test_a_short_range_caps_its_width_so_that_days_stay_near_square() -> None:
+    # Four weeks starting on a Monday: four columns of at most MAX_COLUMN pixels each.
+    chart = calendar({}, start=dt.date(2026, 11, 2), end=dt.date(2026, 11, 29), title="t")
+    assert chart.max_width == 4 * MAX_COLUMN
+    assert MAX_COLUMN <= 1.5 * ROW_HEIGHT

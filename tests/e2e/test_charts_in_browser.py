@@ -120,6 +120,15 @@ def test_chart_labels_are_at_least_11_px_on_a_phone_and_a_wide_screen(
                 for name in PAGES:
                     page.goto(base + urls[name])  # the year is remembered
                     look(page, f"{name}-{width}-{theme}")
+        # A short range on a wide screen: the calendar's days stay near square, not long bars.
+        page.goto(f"{base}/when/?range=30d")
+        page.wait_for_function(SETTLED)
+        cells = page.evaluate(
+            """[...document.querySelectorAll('.chart-calendar rect')].map((cell) => {
+                 const box = cell.getBoundingClientRect(); return [box.width, box.height]; })"""
+        )
+        assert len(cells) >= 30
+        assert all(width <= 2 * height for width, height in cells), cells[:3]
         # Days, weeks and months on the activity chart, on a phone.
         page.set_viewport_size({"width": 390, "height": 900})
         for range_key in ("30d", "all"):
