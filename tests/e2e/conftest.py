@@ -4,9 +4,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connections
+
+from tests.conftest import PASSWORD
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -54,3 +57,27 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def sign_in_page(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign `page` in through the sign-in form; it ends on the overview."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.fixture
+def tokyo_page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A headless Chromium page whose clock is in Tokyo."""
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(timezone_id="Asia/Tokyo")
+        finally:
+            browser.close()
+            connections.close_all()

@@ -16,7 +16,7 @@ from django.utils import timezone
 from scrobbler.models import Album, Artist, Play, Track, TrackArtist, User
 from scrobbler.rollups import rollups_mark, rollups_refresh
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM_ARGS, sign_in_page
 from tests.processes import process_env, web_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -142,11 +142,7 @@ def test_no_serious_or_critical_violation_on_any_page(
             page = context.new_page()
             for url in SIGNED_OUT_PAGES:
                 found[f"signed out {url}"] = violations(page, base + url)
-            page.goto(f"{base}/accounts/login/")
-            page.fill("#id_username", "alice")
-            page.fill("#id_password", PASSWORD)
-            page.click("form.stacked button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            sign_in_page(page, base, "alice")
             for url in signed_in_pages(ids):
                 found[url] = violations(page, base + url)
         finally:

@@ -15,8 +15,7 @@ import pytest
 from django.utils import timezone
 
 from scrobbler.models import Album, Artist
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in_page
 from tests.e2e.test_dashboard_in_browser import SETTLED, listens_write, track, user
 from tests.processes import process_env, web_server
 
@@ -106,11 +105,7 @@ def test_chart_labels_are_at_least_11_px_on_a_phone_and_a_wide_screen(
         "artist": f"/artists/{artist}/",
     }
     with web_server(process_env(tmp_path, static_root), tmp_path / "web.log") as base:
-        page.goto(f"{base}/accounts/login/")
-        page.fill("#id_username", "alice")
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stacked button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, "alice")
         for width in (390, 1400):
             page.set_viewport_size({"width": width, "height": 900})
             for theme in ("light", "dark"):

@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import make_password
 
 from scrobbler.models import User
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in_page
 from tests.processes import process_env, web_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -29,11 +29,7 @@ def test_404_and_empty_pages_have_the_menu_and_next_steps(
         assert page.get_by_role("navigation", name="Main").is_visible()
         screenshot(page, "deadends/404-anonymous")
 
-        page.goto(f"{base}/accounts/login/")
-        page.fill("#id_username", "alice")
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stacked button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, "alice")
         for theme in ("light", "dark"):
             page.context.add_cookies([{"name": "theme", "value": theme, "url": base}])
             page.goto(f"{base}/")

@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import make_password
 
 from scrobbler.models import User
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in_page
 from tests.factories import PlayFactory
 from tests.processes import process_env, web_server
 
@@ -21,11 +21,7 @@ TOTALS = "**/dashboard/totals/**"
 
 
 def sign_in(page: Any, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in_page(page, base, "alice")
 
 
 @pytest.mark.parametrize("failure", ["500", "abort"])

@@ -15,7 +15,7 @@ from scrobbler import pictures
 from scrobbler.models import User
 from tests.conftest import PASSWORD
 from tests.dashboard.test_dashboard_views import listen
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in_page
 from tests.factories import AlbumFactory, ArtistFactory, TrackFactory
 from tests.processes import process_env, web_server
 
@@ -53,11 +53,7 @@ def test_a_top_page_shows_the_stored_album_art(
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url))
     with web_server(process_env(tmp_path, static_root), tmp_path / "web.log") as base:
-        page.goto(f"{base}/accounts/login/")
-        page.fill("#id_username", "alice")
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stacked button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, "alice")
         page.goto(f"{base}/top/albums/?range=all")
         page.wait_for_function(ALL_LOADED)
         sizes = page.eval_on_selector_all(

@@ -21,7 +21,7 @@ from playback.library import library_scan
 from scrobbler.models import Album, Artist, Play, Track, TrackArtist, User
 from scrobbler.rollups import rollups_mark, rollups_refresh
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM_ARGS
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM_ARGS, sign_in_page
 from tests.playback.flac import flac_write, png_bytes
 from tests.processes import process_env, web_server
 
@@ -94,11 +94,7 @@ def sign_in(browser: Any, base: str, username: str, **context: Any) -> Any:
     """A new browser context signed in through the form: its page, on the overview."""
     page = browser.new_context(**context).new_page()
     page.set_default_timeout(WAIT_MS)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in_page(page, base, username)
     return page
 
 

@@ -3,36 +3,19 @@ destructive button asks first (dismissed: nothing happens; accepted: it is done)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.db import connections
 
 from scrobbler.models import SpotifyAccount, User
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS, screenshot
+from tests.e2e.conftest import screenshot, sign_in_page
 from tests.processes import process_env, web_server
 from tests.scrobbler.spotify_helpers import linked_account
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def tokyo_page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A headless Chromium page whose clock is in Tokyo."""
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(timezone_id="Asia/Tokyo")
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def test_a_new_account_starts_in_the_browsers_time_zone(
@@ -61,11 +44,7 @@ def test_unlinking_spotify_asks_first(tmp_path: Path, static_root: Path, browser
     linked_account(alice)
     page = browser_page
     with web_server(process_env(tmp_path, static_root), tmp_path / "web.log") as base:
-        page.goto(f"{base}/accounts/login/")
-        page.fill("#id_username", "alice")
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stacked button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, "alice")
         page.goto(f"{base}/spotify/")
         button = page.get_by_role("button", name="Unlink Spotify")
         screenshot(page, "deadends/spotify-unlink-danger")
