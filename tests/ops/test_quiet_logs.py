@@ -14,6 +14,7 @@ from tests.processes import celery_beat, process_env
 def beat_log(tmp_path: Path, static_root: Path, level: str) -> str:
     """Celery beat as scripts/run starts it, for long enough to send the per-second poll."""
     data = tmp_path / level
+    data.mkdir()  # beat keeps its schedule there (only the filesystem broker creates it itself)
     env = process_env(data, static_root, LOG_LEVEL=level)
     log = tmp_path / f"beat-{level}.log"
     with celery_beat(env, log):
@@ -21,6 +22,7 @@ def beat_log(tmp_path: Path, static_root: Path, level: str) -> str:
         # Its schedule file appears once it has started (at INFO it says nothing about that).
         while not list(data.glob("celerybeat-schedule*")) and time.monotonic() < deadline:
             time.sleep(0.2)
+        assert list(data.glob("celerybeat-schedule*")), log.read_text()[-2000:]  # it started
         time.sleep(3)  # three ticks of the per-second poll
     return log.read_text()
 
