@@ -296,7 +296,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "encore",  # apart from Celery's and Channels' keys in the same database
+            # Apart from Celery's and Channels' keys in the same database, and from another
+            # Encore's (or another test's servers') that share the Redis.
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="encore"),
             "OPTIONS": {"pool_class": "config.cache.ProcessConnectionPool"},
         }
     }

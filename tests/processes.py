@@ -3,6 +3,7 @@ up."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -38,6 +39,9 @@ def database_url(settings_dict: Mapping[str, Any], *, name: str | None = None) -
 
 def process_env(data_dir: Path, static_root: Path, **overrides: str) -> dict[str, str]:
     """The environment of a real Encore process that shares the test database."""
+    # With REDIS_URL, each test's servers cache apart from earlier tests' (as the test's own
+    # process does, in memory): a page one test's server cached must not show in the next test.
+    apart = hashlib.sha1(str(data_dir).encode(), usedforsecurity=False).hexdigest()[:12]
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -48,8 +52,9 @@ def process_env(data_dir: Path, static_root: Path, **overrides: str) -> dict[str
         DATABASE_URL=database_url(connection.settings_dict),
         SECRET_KEY=os.environ["SECRET_KEY"],
         PYTHONUNBUFFERED="1",
-        # Tests sign in and send controls far more often than people do, and with REDIS_URL
-        # every server of the run counts in the same cache (the limits' tests set their own).
+        CACHE_KEY_PREFIX=f"encore-test-{apart}",
+        # Tests sign in and send controls far more often than people do (the limits' tests set
+        # their own).
         SIGN_IN_RATE_PER_IP="10000/m",
         SIGN_IN_RATE_PER_USERNAME="10000/m",
         PLAYBACK_CONTROL_RATE="10000/m",
